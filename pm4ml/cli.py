@@ -1,0 +1,166 @@
+"""The ``pm4ml`` command line: run the servers, the demo, the database and the connectors.
+
+Sub-commands from other distributions (the ledger connector's ``pm4ml ledger ...``) are
+mounted from the ``pm4ml.cli`` entry-point group, so every connector can bring its own tools.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pm4ml import __version__
+from pm4ml.config import ConfigError, Settings, load_settings, redacted
+
+app = typer.Typer(
+    name="pm4ml",
+    help="Payment manager for Mojaloop: connect a DFSP to a Mojaloop scheme.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
+connectors_app = typer.Typer(help="Core-banking connectors.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(connectors_app, name="connectors")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class State:
+    """Options given before the sub-command, shared by every command."""
+
+    config_file: Path | None = None
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    """Load the settings; on a configuration error print it and exit with status 2."""
+    try:
+        return load_settings(State.config_file, **overrides)
+    except ConfigError as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"pm4ml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="YAML settings file (environment variables PM4ML_* take precedence).",
+            envvar="PM4ML_CONFIG_FILE",
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """pm4ml: a payment manager for Mojaloop."""
+    State.config_file = config
+
+
+@config_app.command("show")
+def config_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the effective settings, secrets redacted."""
+    shown = redacted(settings_or_exit())
+    if as_json:
+        console.print_json(json.dumps(shown, default=str))
+        return
+    table = Table("setting", "environment variable", "value")
+    for name, value in shown.items():
+        table.add_row(name, f"PM4ML_{name.upper()}", "" if value is None else str(value))
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate pm4ml's tables and the active connector's tables."""
+    from pm4ml.store.schema import upgrade_all
+
+    settings = settings_or_exit()
+    try:
+        upgrade_all(settings)
+    except (LookupError, TypeError) as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print("database is up to date")
+
+
+@connectors_app.command("list")
+def connectors_list() -> None:
+    """List the installed connectors: name, distribution, version and origin."""
+    from pm4ml.connectors import available
+
+    settings = settings_or_exit()
+    table = Table("name", "distribution", "version", "origin", "active")
+    for info in available():
+        active = "yes" if info.name == settings.connector else ""
+        table.add_row(info.name, info.distribution, info.version, info.origin, active)
+    console.print(table)
+
+
+@app.command()
+def serve() -> None:
+    """Run the inbound FSPIOP server (and the outbound API) until stopped."""
+    import asyncio
+    import logging
+
+    from pm4ml.runtime import Runtime
+    from pm4ml.server import Listener, serve_forever
+    from pm4ml.store.schema import upgrade_all
+
+    settings = settings_or_exit()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        if settings.database_migrate_on_start:
+            upgrade_all(settings)
+        runtime = Runtime.create(settings)
+    except (ConfigError, LookupError, TypeError) as exc:
+        errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    listeners = [
+        Listener("inbound", runtime.inbound_app(), settings.inbound_host, settings.inbound_port),
+    ]
+    asyncio.run(serve_forever(runtime, listeners, log_level=settings.log_level))
+
+
+def _mount_plugins() -> None:
+    mounted = {group.name for group in app.registered_groups}
+    for ep in entry_points(group="pm4ml.cli"):
+        if ep.name in mounted:
+            continue
+        try:
+            sub = ep.load()
+        except Exception as exc:  # a broken plugin must not break the whole CLI
+            print(f"pm4ml: cannot load command {ep.name!r}: {exc}", file=sys.stderr)
+            continue
+        if isinstance(sub, typer.Typer):
+            app.add_typer(sub, name=ep.name)
+
+
+def run() -> None:
+    """Console-script entry point: mount plugin commands, then run."""
+    _mount_plugins()
+    app()

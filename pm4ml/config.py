@@ -1,0 +1,239 @@
+"""Settings: one typed, grouped table, read from ``PM4ML_*`` environment variables and an
+optional YAML file (``PM4ML_CONFIG_FILE`` or ``pm4ml --config FILE``). Environment variables win
+over the file. Every field has a description and a row in the README configuration table (a
+test checks this). Secrets are ``SecretStr`` so they never show in a ``repr`` or a log.
+
+Nothing here reads the environment at import time: :func:`load_settings` builds a ``Settings``
+and the composition root passes it down explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+FSP_ID_PATTERN = r"^[A-Za-z0-9_\-.]{1,32}$"
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; the message says which setting and why."""
+
+
+class Settings(BaseSettings):
+    """Every pm4ml setting. Field names map to ``PM4ML_<NAME>`` environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PM4ML_",
+        extra="forbid",
+        validate_default=True,
+        frozen=True,
+    )
+
+    # --- identity and peers -------------------------------------------------------------
+    dfsp_id: str = Field(
+        "pm4ml",
+        pattern=FSP_ID_PATTERN,
+        description="This DFSP's FSP id, sent as FSPIOP-Source.",
+    )
+    peer_endpoint: str = Field(
+        "http://127.0.0.1:3000",
+        description="Base URL of the hub (or peer DFSP) that receives every FSPIOP request.",
+    )
+    fspiop_version: Literal["1.0", "1.1", "2.0"] = Field(
+        "1.1",
+        description="FSPIOP version of the requests pm4ml sends (inbound takes 1.0, 1.1, 2.0).",
+    )
+
+    # --- servers ------------------------------------------------------------------------
+    inbound_host: str = Field("127.0.0.1", description="Inbound FSPIOP server listen address.")
+    inbound_port: int = Field(4000, ge=0, le=65535, description="Inbound FSPIOP server port.")
+    outbound_host: str = Field("127.0.0.1", description="Outbound simplified API listen address.")
+    outbound_port: int = Field(4001, ge=0, le=65535, description="Outbound simplified API port.")
+    request_body_bytes_max: int = Field(
+        5_242_880, ge=1024, description="Largest request body accepted (FSPIOP allows 5 MiB)."
+    )
+
+    # --- storage ------------------------------------------------------------------------
+    data_dir: Path = Field(
+        Path("data"), description="Directory for the embedded SQLite database and local files."
+    )
+    database_url: SecretStr | None = Field(
+        None,
+        description=(
+            "SQLAlchemy async URL, e.g. postgresql+asyncpg://user@host/db. "
+            "Default: SQLite file pm4ml.db in data_dir."
+        ),
+    )
+    database_migrate_on_start: bool = Field(
+        True, description="Run the database migrations when a server starts."
+    )
+
+    # --- JWS ------------------------------------------------------------------------------
+    jws_sign: bool = Field(True, description="Sign outgoing POST/PUT/PATCH requests (JWS).")
+    jws_sign_put_parties: bool = Field(
+        True, description="Also sign PUT /parties callbacks (scheme policy)."
+    )
+    jws_require_put_parties: bool = Field(
+        True,
+        description=(
+            "Refuse unsigned inbound PUT /parties callbacks (strict). A signature that is "
+            "present is always verified."
+        ),
+    )
+    jws_signing_key_path: Path | None = Field(
+        None, description="PEM private key (RSA or EC P-256) used to sign requests."
+    )
+    jws_verification_keys_dir: Path | None = Field(
+        None, description="Directory of peers' public keys, one <fspId>.pem per peer."
+    )
+
+    # --- ILP ------------------------------------------------------------------------------
+    ilp_secret: SecretStr | None = Field(
+        None, description="Secret for ILP fulfilments (payee side); required to serve."
+    )
+    ilp_version: int = Field(
+        1, description="ILP packet version: 1 (IlpPayment, FSPIOP 1.x) or 4 (IlpPrepare)."
+    )
+
+    # --- flows and time -------------------------------------------------------------------
+    expiry_seconds: int = Field(
+        60, ge=1, le=86_400, description="Validity of quotes and transfers pm4ml creates."
+    )
+    callback_wait_seconds_max: float = Field(
+        30.0, gt=0, le=600, description="Longest wait for a peer's callback."
+    )
+    request_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Timeout of one outgoing HTTP request."
+    )
+    auto_accept_party: bool = Field(
+        True, description="Outbound: continue to the quote without waiting for acceptParty."
+    )
+    auto_accept_quotes: bool = Field(
+        True, description="Outbound: continue to the transfer without waiting for acceptQuote."
+    )
+    reserve_notification: bool = Field(
+        False,
+        description="Payee: answer RESERVED and wait for PATCH /transfers before committing.",
+    )
+    sweeper_interval_seconds: float = Field(
+        5.0, gt=0, le=3600, description="How often expired reservations are looked for."
+    )
+
+    # --- core banking -------------------------------------------------------------------
+    connector: str = Field(
+        "ledger", min_length=1, description="Name of the core-banking connector to use."
+    )
+    ledger_seed_file: Path | None = Field(
+        None, description="YAML/JSON file of ledger accounts opened at start-up."
+    )
+
+    # --- operations ---------------------------------------------------------------------
+    bus_url: str | None = Field(
+        None, description="Callback bus: unset for in-process, redis://host:port/db for Redis."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
+
+    @field_validator("ilp_version")
+    @classmethod
+    def _ilp_version(cls, value: int) -> int:
+        if value not in (1, 4):
+            raise ValueError("must be 1 or 4")
+        return value
+
+    @field_validator("peer_endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.data_dir / 'pm4ml.db'}"
+
+    def check_serving(self) -> None:
+        """Fail fast, with a message naming the setting, when the servers cannot work."""
+        problems: list[str] = []
+        if self.ilp_secret is None or not self.ilp_secret.get_secret_value():
+            problems.append("PM4ML_ILP_SECRET is required to issue quotes and fulfilments")
+        if self.jws_sign:
+            if self.jws_signing_key_path is None:
+                problems.append("PM4ML_JWS_SIGN is on but PM4ML_JWS_SIGNING_KEY_PATH is not set")
+            elif not self.jws_signing_key_path.is_file():
+                problems.append(
+                    f"PM4ML_JWS_SIGNING_KEY_PATH: no such file {self.jws_signing_key_path}"
+                )
+        keys_dir = self.jws_verification_keys_dir
+        if keys_dir is None:
+            problems.append(
+                "PM4ML_JWS_VERIFICATION_KEYS_DIR is required: inbound signatures are always "
+                "verified"
+            )
+        elif not keys_dir.is_dir():
+            problems.append(f"PM4ML_JWS_VERIFICATION_KEYS_DIR: no such directory {keys_dir}")
+        if problems:
+            raise ConfigError("; ".join(problems))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = settings_cls.model_config.get("yaml_file") or os.environ.get(
+            "PM4ML_CONFIG_FILE"
+        )
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from the environment, an optional YAML file and explicit overrides
+    (highest precedence). Raises :class:`ConfigError` with a readable message."""
+    settings_cls: type[Settings] = Settings
+    env_file = os.environ.get("PM4ML_CONFIG_FILE")
+    config_file = config_file or (Path(env_file) if env_file else None)
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"configuration file not found: {config_file}")
+        config = SettingsConfigDict(**{**Settings.model_config, "yaml_file": config_file})
+        settings_cls = type("Settings", (Settings,), {"model_config": config})
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]) or "settings"
+            lines.append(f"PM4ML_{name.upper()}: {error['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(lines)) from None
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """The effective settings with every secret replaced by ``**********``."""
+    shown: dict[str, Any] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = "**********"
+        elif isinstance(value, Path):
+            value = str(value)
+        shown[name] = value
+    return shown
