@@ -1,0 +1,71 @@
+"""The one import path a connector author needs.
+
+A connector subclasses :class:`Connector`, uses the value types below, raises the
+:class:`ConnectorError` family, and registers its class under the ``pm4ml.connectors``
+entry-point group in its own ``pyproject.toml``::
+
+    [project.entry-points."pm4ml.connectors"]
+    mybank = "mybank_connector:MyBankConnector"
+"""
+
+from pm4ml.connectors._errors import (
+    Blocked,
+    ConnectorError,
+    InsufficientFunds,
+    LimitExceeded,
+    PartyNotFound,
+    PermissionDenied,
+    Rejected,
+    Role,
+    Unavailable,
+    UnknownTransfer,
+    UnsupportedCurrency,
+    to_fspiop_error,
+)
+from pm4ml.connectors._interface import Connector, ConnectorContext
+from pm4ml.connectors._registry import ENTRY_POINT_GROUP, ConnectorInfo, available, load
+from pm4ml.connectors._types import (
+    AmountType,
+    IncomingTransfer,
+    Money,
+    OutgoingTransfer,
+    Party,
+    PartyId,
+    QuoteRequest,
+    QuoteTerms,
+    TransactionType,
+    TransferNotification,
+    TransferOutcome,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "AmountType",
+    "Blocked",
+    "Connector",
+    "ConnectorContext",
+    "ConnectorError",
+    "ConnectorInfo",
+    "IncomingTransfer",
+    "InsufficientFunds",
+    "LimitExceeded",
+    "Money",
+    "OutgoingTransfer",
+    "Party",
+    "PartyId",
+    "PartyNotFound",
+    "PermissionDenied",
+    "QuoteRequest",
+    "QuoteTerms",
+    "Rejected",
+    "Role",
+    "TransactionType",
+    "TransferNotification",
+    "TransferOutcome",
+    "Unavailable",
+    "UnknownTransfer",
+    "UnsupportedCurrency",
+    "available",
+    "load",
+    "to_fspiop_error",
+]
