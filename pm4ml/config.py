@@ -132,6 +132,9 @@ class Settings(BaseSettings):
     connector: str = Field(
         "ledger", min_length=1, description="Name of the core-banking connector to use."
     )
+    connector_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Longest wait for one core-banking connector call."
+    )
     ledger_seed_file: Path | None = Field(
         None, description="YAML/JSON file of ledger accounts opened at start-up."
     )

@@ -1,0 +1,108 @@
+"""What every flow needs, built once by the composition root and passed in explicitly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pm4ml.connectors import Connector, Unavailable
+from pm4ml.flows.jobs import Jobs, queue_send
+from pm4ml.flows.messages import Inbound, ReplyTo
+from pm4ml.fspiop.errors import FspiopError
+from pm4ml.fspiop.ilp import Ilp
+from pm4ml.store.repo import Store
+from pm4ml.store.schema import Job
+
+T = TypeVar("T")
+
+#: What an inbound handler returns: the work to do after the request is answered, if any.
+Continuation = Callable[[], Awaitable[None]] | None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class FlowContext:
+    dfsp_id: str
+    store: Store
+    connector: Connector
+    ilp: Ilp
+    jobs: Jobs
+    expiry_seconds: int = 60
+    callback_wait_seconds: float = 30.0
+    reserve_notification: bool = False
+    connector_timeout_seconds: float = 10.0
+    clock: Callable[[], datetime] = field(default=utc_now)
+
+    async def cbs(self, call: Awaitable[T]) -> T:
+        """Await a connector call, bounded: a CBS that does not answer in time is
+        ``Unavailable`` (2003), and whatever it may have done is undone by the caller."""
+        try:
+            async with asyncio.timeout(self.connector_timeout_seconds):
+                return await call
+        except TimeoutError:
+            raise Unavailable("the core banking system did not answer in time") from None
+
+    def log_inbound(
+        self,
+        session: AsyncSession,
+        msg: Inbound,
+        *,
+        transfer_id: str | None = None,
+        correlation_id: str | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        self.store.log_message(
+            session,
+            direction="IN",
+            method=msg.method,
+            path=msg.path,
+            resource=msg.resource,
+            headers=msg.headers,
+            body=msg.body or None,
+            transfer_id=transfer_id,
+            correlation_id=correlation_id,
+            signature=msg.signature,
+            error_code=error_code,
+        )
+
+    @staticmethod
+    def callback(
+        session: AsyncSession,
+        to: ReplyTo,
+        path: str,
+        body: dict[str, Any],
+        *,
+        transfer_id: str | None = None,
+    ) -> Job:
+        """Queue a ``PUT`` callback to the sender of a request, in the API version it used."""
+        return queue_send(
+            session,
+            "PUT",
+            path,
+            body,
+            destination=to.fsp,
+            version=to.version,
+            transfer_id=transfer_id,
+            headers=to.trace_headers,
+        )
+
+    @classmethod
+    def error_callback(
+        cls,
+        session: AsyncSession,
+        to: ReplyTo,
+        path: str,
+        error: FspiopError,
+        *,
+        transfer_id: str | None = None,
+    ) -> Job:
+        """Queue the ``PUT <path>/error`` callback carrying ``error``."""
+        return cls.callback(session, to, path + "/error", error.to_body(), transfer_id=transfer_id)

@@ -1,0 +1,188 @@
+"""The outbox: work a committed state change still has to do, and the worker that does it.
+
+A flow queues jobs in the same transaction as its new state (``queue_send``, ``queue_cbs``),
+commits, then hands them to :meth:`Jobs.run_now`. If that fails, or the process dies first,
+the worker (:meth:`Jobs.work`) finds the job when its lease runs out and tries again, with
+capped backoff, until it succeeds or fails for good. So a callback promised by a persisted
+state is sent even across a crash, and a CBS commit or release is never forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pm4ml.connectors import (
+    Connector,
+    ConnectorError,
+    TransferNotification,
+    TransferOutcome,
+)
+from pm4ml.fspiop import canonical
+from pm4ml.fspiop.errors import FspiopError
+from pm4ml.fspiop.headers import ApiVersion, resource_of
+from pm4ml.store.repo import Store
+from pm4ml.store.schema import Job
+from pm4ml.transport.client import FspiopClient
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS_MAX = 12
+BACKOFF_SECONDS_MAX = 60.0
+CLAIM_BATCH_MAX = 50
+
+SEND = "send"
+CBS = "cbs"
+CBS_OPERATIONS = frozenset(
+    {"commit_transfer", "abort_transfer", "commit_funds", "release_funds", "notify"}
+)
+
+
+def queue_send(
+    session: AsyncSession,
+    method: str,
+    path: str,
+    body: Mapping[str, Any] | None,
+    *,
+    destination: str | None,
+    version: ApiVersion,
+    transfer_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Job:
+    """Queue an FSPIOP request. The body is serialised now, once: the bytes sent, signed and
+    logged are the same on every attempt."""
+    payload = {
+        "method": method,
+        "path": path,
+        "body": canonical.dumps_str(body) if body is not None else None,
+        "destination": destination,
+        "version": str(version),
+        "headers": dict(headers or {}),
+    }
+    return Store.add_job(session, SEND, payload, transfer_id)
+
+
+def queue_cbs(session: AsyncSession, operation: str, transfer_id: str, **arguments: Any) -> Job:
+    """Queue a connector call that must happen (a commit, a release, a notification)."""
+    assert operation in CBS_OPERATIONS, operation
+    payload = {"op": operation, "transfer_id": transfer_id, **arguments}
+    return Store.add_job(session, CBS, payload, transfer_id)
+
+
+class PermanentFailure(Exception):
+    """A job that retrying cannot fix (the peer refused the message)."""
+
+
+class Jobs:
+    def __init__(self, store: Store, client: FspiopClient, connector: Connector) -> None:
+        self._store = store
+        self._client = client
+        self._connector = connector
+        self._wake = asyncio.Event()
+
+    async def run_now(self, *jobs: Job) -> None:
+        """The fast path: run freshly committed jobs in order, in this task."""
+        for job in jobs:
+            await self._run(job)
+
+    async def work(self, poll_seconds: float) -> None:
+        """The worker loop: run due jobs until cancelled."""
+        while True:
+            try:
+                jobs = await self._store.claim_jobs(CLAIM_BATCH_MAX)
+                for job in jobs:
+                    await self._run(job)
+                if len(jobs) == CLAIM_BATCH_MAX:
+                    continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("job worker iteration failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll_seconds)
+            self._wake.clear()
+
+    async def _run(self, job: Job) -> None:
+        try:
+            if job.kind == SEND:
+                await self._send(job)
+            elif job.kind == CBS:
+                await self._cbs(job.payload)
+            else:
+                raise PermanentFailure(f"unknown job kind {job.kind}")
+        except PermanentFailure as exc:
+            log.warning("job %s (%s) failed for good: %s", job.id, job.kind, exc)
+            await self._store.job_failed(job.id, str(exc))
+        except Exception as exc:
+            attempts = job.attempts + 1
+            if attempts >= ATTEMPTS_MAX:
+                log.error("job %s (%s) gave up after %d attempts", job.id, job.kind, attempts)
+                await self._store.job_failed(job.id, f"{type(exc).__name__}: {exc}")
+            else:
+                delay = min(BACKOFF_SECONDS_MAX, 0.5 * 2**attempts)
+                log.info("job %s (%s) retry in %.1fs: %s", job.id, job.kind, delay, exc)
+                await self._store.job_retry(job.id, f"{type(exc).__name__}: {exc}", delay)
+        else:
+            await self._store.job_done(job.id)
+
+    async def _send(self, job: Job) -> None:
+        payload = job.payload
+        body = payload["body"].encode("utf-8") if payload["body"] is not None else None
+        method, path = payload["method"], payload["path"]
+        sent = await self._client.send(
+            method,
+            path,
+            body,
+            destination=payload["destination"],
+            version=ApiVersion.parse(payload["version"]),
+            extra_headers=payload.get("headers") or None,
+        )
+        async with self._store.transaction() as session:
+            self._store.log_message(
+                session,
+                direction="OUT",
+                method=method,
+                path=path,
+                resource=resource_of(path),
+                headers=sent.headers,
+                body=body,
+                transfer_id=job.transfer_id,
+                status_code=sent.status_code,
+                error_code=sent.error.code_text if sent.error else None,
+            )
+        if sent.ok:
+            return
+        if sent.status_code >= 500:
+            raise RuntimeError(f"peer answered HTTP {sent.status_code}")
+        raise PermanentFailure(f"peer refused {method} {path}: HTTP {sent.status_code}")
+
+    async def _cbs(self, payload: Mapping[str, Any]) -> None:
+        op, transfer_id = payload["op"], payload["transfer_id"]
+        try:
+            if op == "commit_transfer":
+                await self._connector.commit_transfer(transfer_id)
+            elif op == "abort_transfer":
+                await self._connector.abort_transfer(transfer_id, payload.get("reason") or "")
+            elif op == "commit_funds":
+                await self._connector.commit_funds(transfer_id)
+            elif op == "release_funds":
+                await self._connector.release_funds(transfer_id, payload.get("reason") or "")
+            elif op == "notify":
+                await self._connector.notify(
+                    TransferNotification(
+                        transfer_id=transfer_id,
+                        outcome=TransferOutcome(payload["outcome"]),
+                        reason=payload.get("reason"),
+                    )
+                )
+        except ConnectorError as exc:
+            if exc.retryable:
+                raise
+            raise PermanentFailure(f"connector refused {op}: {exc.message or exc}") from exc
+        except FspiopError as exc:
+            raise PermanentFailure(f"connector refused {op}: {exc}") from exc

@@ -1,0 +1,370 @@
+"""Payer side of a transfer: party lookup -> quote -> hold funds -> transfer.
+
+Each step is persisted before the request that leaves it is sent; each wait for a callback is
+bounded. Nothing is held in the CBS before ``FUNDS_RESERVED``; from then on the transfer ends
+``COMMITTED`` (funds debited) or ``ABORTED`` (funds released), never in between for long: the
+sweeper asks the hub about a ``TRANSFER_SENT`` that outlived its expiration.
+
+Acceptance: with ``auto_accept_party``/``auto_accept_quotes`` off the flow stops after the
+party (or the quote) and :meth:`PayerTransfers.proceed` continues it when the caller accepts.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pm4ml.connectors import Money, OutgoingTransfer, PartyId, Role, to_fspiop_error
+from pm4ml.flows import mapping
+from pm4ml.flows.context import FlowContext
+from pm4ml.flows.jobs import queue_cbs
+from pm4ml.flows.payer_results import abort_outbound, apply_transfer_answer, fail, move
+from pm4ml.flows.states import Direction, TransferState
+from pm4ml.fspiop import canonical
+from pm4ml.fspiop.errors import ErrorCode, FspiopError
+from pm4ml.fspiop.headers import V1_1, ApiVersion, resource_of
+from pm4ml.store.schema import Job, Transfer, utcnow
+from pm4ml.transport.bus import Bus, BusMessage
+from pm4ml.transport.client import FspiopClient, NotDelivered, Sent
+
+log = logging.getLogger(__name__)
+S = TransferState
+
+
+@dataclass(frozen=True)
+class PayerOptions:
+    auto_accept_party: bool = True
+    auto_accept_quotes: bool = True
+    version: ApiVersion = V1_1
+
+
+class PayerTransfers:
+    def __init__(
+        self, ctx: FlowContext, client: FspiopClient, bus: Bus, options: PayerOptions
+    ) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.bus = bus
+        self.options = options
+
+    # --- entry points -------------------------------------------------------------------------
+
+    async def create(self, request: dict[str, Any], trace: dict[str, str]) -> Transfer:
+        """Store a new outbound transfer from an Outbound API ``POST /transfers`` and run it
+        as far as it goes without the caller."""
+        transfer_id = str(uuid.uuid4())
+        payee = request["to"]
+        skip = bool(request.get("skipPartyLookup")) and bool(payee.get("fspId"))
+        row = Transfer(
+            transfer_id=transfer_id,
+            direction=Direction.OUTBOUND,
+            state=S.PARTY_RECEIVED if skip else S.PARTY_LOOKUP_SENT,
+            transaction_id=transfer_id,
+            home_transaction_id=request.get("homeTransactionId"),
+            payer_fsp=self.ctx.dfsp_id,
+            payee_fsp=payee.get("fspId"),
+            payer_id_type=request["from"]["idType"],
+            payer_id_value=request["from"]["idValue"],
+            payer_id_sub=request["from"].get("idSubValue"),
+            payee_id_type=payee["idType"],
+            payee_id_value=payee["idValue"],
+            payee_id_sub=payee.get("idSubValue"),
+            amount=str(request["amount"]),
+            currency=str(request["currency"]),
+            amount_type=str(request["amountType"]),
+            api_version=str(self.options.version),
+            data={"request": request, "trace": trace, "party_accepted": skip},
+            created_at=utcnow(),
+        )
+        async with self.ctx.store.transaction() as session:
+            session.add(row)
+        return await self.proceed(transfer_id)
+
+    async def accept(self, transfer_id: str, step: str, accepted: bool) -> Transfer | None:
+        """The caller's answer to ``WAITING_FOR_PARTY_ACCEPTANCE`` / ``..._QUOTE_...``."""
+        waiting_in = S.PARTY_RECEIVED if step == "party" else S.QUOTE_RECEIVED
+        jobs: list[Job] = []
+        async with self.ctx.store.transaction() as session:
+            row = await self.ctx.store.transfer(session, transfer_id, lock=True)
+            if row is None or row.direction != Direction.OUTBOUND:
+                return None
+            if row.state != waiting_in or not (row.data or {}).get("waiting"):
+                raise FspiopError(
+                    ErrorCode.CLIENT_ERROR, f"transfer is not waiting for {step} acceptance"
+                )
+            data = {**(row.data or {}), "waiting": False, f"{step}_accepted": accepted}
+            row.data = data
+            if not accepted:
+                move(row, S.FAILED)
+                fail(row, FspiopError(ErrorCode.PAYER_REJECTION, f"{step} not accepted"))
+        await self.ctx.jobs.run_now(*jobs)
+        return await self.proceed(transfer_id) if accepted else row
+
+    async def proceed(self, transfer_id: str) -> Transfer:
+        """Run the transfer from its stored state until it is final or waits for the caller."""
+        row = await self._load(transfer_id)
+        if row.state == S.PARTY_LOOKUP_SENT:
+            row = await self._lookup(row)
+            if row.state == S.PARTY_RECEIVED and not self.options.auto_accept_party:
+                return await self._wait_for_caller(row)
+        if row.state == S.PARTY_RECEIVED:
+            row = await self._quote(row)
+            if row.state == S.QUOTE_RECEIVED and not self.options.auto_accept_quotes:
+                return await self._wait_for_caller(row)
+        if row.state == S.QUOTE_RECEIVED:
+            row = await self._reserve(row)
+        if row.state == S.FUNDS_RESERVED:
+            row = await self._transfer(row)
+        return row
+
+    # --- steps ----------------------------------------------------------------------------------
+
+    async def _lookup(self, row: Transfer) -> Transfer:
+        party = PartyId(str(row.payee_id_type), str(row.payee_id_value), row.payee_id_sub)
+        path = f"/parties/{party}"
+        answer = await self._ask("GET", path, None, None, path.strip("/"), row)
+        async with self.ctx.store.transaction() as session:
+            row = await self._locked(session, row.transfer_id)
+            if row.state != S.PARTY_LOOKUP_SENT:
+                return row
+            if isinstance(answer, FspiopError):
+                return self._failed(row, answer)
+            info = answer.body.get("party", {}).get("partyIdInfo", {})
+            if not info.get("fspId"):
+                return self._failed(row, FspiopError(ErrorCode.PARTY_NOT_FOUND, "no fspId"))
+            row.payee_fsp = str(info["fspId"])
+            row.data = {**(row.data or {}), "party": answer.body}
+            move(row, S.PARTY_RECEIVED)
+        return row
+
+    async def _quote(self, row: Transfer) -> Transfer:
+        quote_id = str(uuid.uuid4())
+        expiration = self.ctx.clock() + timedelta(seconds=self.ctx.expiry_seconds)
+        body = quote_request(row, quote_id, self.ctx.dfsp_id, mapping.fspiop_datetime(expiration))
+        async with self.ctx.store.transaction() as session:
+            row = await self._locked(session, row.transfer_id)
+            if row.state != S.PARTY_RECEIVED:
+                return row
+            row.quote_id = quote_id
+            row.data = {**(row.data or {}), "quote_request": body}
+            move(row, S.QUOTE_REQUESTED)
+        answer = await self._ask("POST", "/quotes", body, row.payee_fsp, f"quotes/{quote_id}", row)
+        async with self.ctx.store.transaction() as session:
+            row = await self._locked(session, row.transfer_id)
+            if row.state != S.QUOTE_REQUESTED:
+                return row
+            if isinstance(answer, FspiopError):
+                return self._failed(row, answer)
+            try:
+                self._check_quote(row, body, answer.body)
+            except FspiopError as error:
+                return self._failed(row, error)
+            row.ilp_packet = str(answer.body["ilpPacket"])
+            row.condition = str(answer.body["condition"])
+            row.data = {**(row.data or {}), "quote": answer.body}
+            move(row, S.QUOTE_RECEIVED)
+        return row
+
+    def _check_quote(self, row: Transfer, request: dict[str, Any], quote: dict[str, Any]) -> None:
+        """Refuse a quote that is expired, in another currency, or whose ILP packet does not
+        describe this quote (we would hold and send the wrong amount)."""
+        amount = quote.get("transferAmount") or {}
+        if amount.get("currency") != row.currency:
+            raise FspiopError(ErrorCode.VALIDATION_ERROR, "quote is in another currency")
+        expiration = mapping.parse_datetime(str(quote.get("expiration")))
+        if expiration <= self.ctx.clock():
+            raise FspiopError(ErrorCode.QUOTE_EXPIRED, "the quote has expired")
+        txn = self.ctx.ilp.transaction_object(str(quote.get("ilpPacket")))
+        if txn.get("quoteId") != request["quoteId"] or txn.get("amount") != amount:
+            raise FspiopError(ErrorCode.VALIDATION_ERROR, "ilpPacket does not match the quote")
+        if not quote.get("condition"):
+            raise FspiopError(ErrorCode.MISSING_ELEMENT, "quote has no condition")
+
+    async def _reserve(self, row: Transfer) -> Transfer:
+        quote = (row.data or {})["quote"]
+        amount = mapping.money_from(quote["transferAmount"])
+        expiration = self.ctx.clock() + timedelta(seconds=self.ctx.expiry_seconds)
+        hold = OutgoingTransfer(
+            transfer_id=row.transfer_id,
+            payer=PartyId(str(row.payer_id_type), str(row.payer_id_value), row.payer_id_sub),
+            payee=PartyId(str(row.payee_id_type), str(row.payee_id_value), row.payee_id_sub),
+            payee_fsp=str(row.payee_fsp),
+            amount=Money(amount.amount, amount.currency),
+            expiration=expiration,
+        )
+        error: FspiopError | None = None
+        try:
+            await self.ctx.cbs(self.ctx.connector.reserve_funds(hold))
+        except Exception as exc:
+            error = to_fspiop_error(exc, Role.PAYER)
+        jobs: list[Job] = []
+        async with self.ctx.store.transaction() as session:
+            row = await self._locked(session, row.transfer_id)
+            if row.state != S.QUOTE_RECEIVED:
+                return row
+            if error is not None:
+                # Nothing was held, but a release is harmless and covers a partial hold.
+                jobs.append(queue_cbs(session, "release_funds", row.transfer_id, reason="failed"))
+                self._failed(row, error)
+            else:
+                row.expiration = expiration
+                move(row, S.FUNDS_RESERVED)
+        await self.ctx.jobs.run_now(*jobs)
+        return row
+
+    async def _transfer(self, row: Transfer) -> Transfer:
+        quote = (row.data or {})["quote"]
+        assert row.expiration is not None
+        body = {
+            "transferId": row.transfer_id,
+            "payerFsp": self.ctx.dfsp_id,
+            "payeeFsp": row.payee_fsp,
+            "amount": quote["transferAmount"],
+            "ilpPacket": row.ilp_packet,
+            "condition": row.condition,
+            "expiration": mapping.fspiop_datetime(row.expiration),
+        }
+        async with self.ctx.store.transaction() as session:
+            row = await self._locked(session, row.transfer_id)
+            if row.state != S.FUNDS_RESERVED:
+                return row
+            row.data = {**(row.data or {}), "transfer_request": body}
+            move(row, S.TRANSFER_SENT)
+        key = f"transfers/{row.transfer_id}"
+        answer = await self._ask("POST", "/transfers", body, row.payee_fsp, key, row)
+        return await self._settle(row.transfer_id, answer)
+
+    async def _settle(self, transfer_id: str, answer: BusMessage | FspiopError) -> Transfer:
+        jobs: list[Job] = []
+        async with self.ctx.store.transaction() as session:
+            row = await self._locked(session, transfer_id)
+            if isinstance(answer, BusMessage):
+                # Normally the inbound server applied it already; this covers a race.
+                jobs = apply_transfer_answer(session, row, answer.kind, answer.body)
+            elif row.state == S.TRANSFER_SENT:
+                if isinstance(answer, NotDelivered):
+                    jobs = abort_outbound(session, row, answer)
+                else:
+                    # Timed out: the hub may still commit. Keep the hold; the sweeper asks.
+                    fail(row, answer)
+        await self.ctx.jobs.run_now(*jobs)
+        return row
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    async def _ask(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        destination: str | None,
+        key: str,
+        row: Transfer,
+    ) -> BusMessage | FspiopError:
+        """Send one request and wait (bounded) for its callback on ``key``. A callback error
+        comes back as an ``FspiopError``; so do a refusal, a timeout or an unreachable peer."""
+        data = canonical.dumps(body) if body is not None else None
+        trace = (row.data or {}).get("trace") or {}
+        async with self.bus.waiter(key) as waiter:
+            try:
+                sent = await self.client.send(
+                    method,
+                    path,
+                    data,
+                    destination=destination,
+                    version=self.options.version,
+                    extra_headers=trace,
+                )
+            except FspiopError as error:
+                return error
+            await self._log_sent(row.transfer_id, path, sent)
+            if not sent.ok:
+                error = sent.error or FspiopError(ErrorCode.DESTINATION_COMMUNICATION_ERROR)
+                if sent.status_code < 500:
+                    # Refused outright: the peer did not take the request on.
+                    return NotDelivered(error.code, error.description, code_text=error.code_text)
+                return error
+            wait = self.ctx.callback_wait_seconds
+            try:
+                message = await waiter.get(wait)
+            except TimeoutError:
+                return FspiopError(ErrorCode.SERVER_TIMED_OUT, f"no answer to {method} {path}")
+        if message.kind == "error":
+            return FspiopError.from_body(message.body)
+        return message
+
+    async def _log_sent(self, transfer_id: str, path: str, sent: Sent) -> None:
+        async with self.ctx.store.transaction() as session:
+            self.ctx.store.log_message(
+                session,
+                direction="OUT",
+                method=sent.method,
+                path=path,
+                resource=resource_of(path),
+                headers=sent.headers,
+                body=sent.body,
+                transfer_id=transfer_id,
+                status_code=sent.status_code,
+                error_code=sent.error.code_text if sent.error else None,
+            )
+
+    async def _wait_for_caller(self, row: Transfer) -> Transfer:
+        async with self.ctx.store.transaction() as session:
+            row = await self._locked(session, row.transfer_id)
+            row.data = {**(row.data or {}), "waiting": True}
+        return row
+
+    def _failed(self, row: Transfer, error: FspiopError) -> Transfer:
+        move(row, S.FAILED)
+        fail(row, error)
+        return row
+
+    async def _load(self, transfer_id: str) -> Transfer:
+        async with self.ctx.store.reading() as session:
+            row = await self.ctx.store.transfer(session, transfer_id)
+        assert row is not None, transfer_id
+        return row
+
+    async def _locked(self, session: Any, transfer_id: str) -> Transfer:
+        row = await self.ctx.store.transfer(session, transfer_id, lock=True)
+        assert row is not None, transfer_id
+        return row
+
+
+def quote_request(row: Transfer, quote_id: str, dfsp_id: str, expiration: str) -> dict[str, Any]:
+    """The ``POST /quotes`` body for an outbound transfer whose payee is known."""
+    data = row.data or {}
+    request = data["request"]
+    party = (data.get("party") or {}).get("party") or {}
+    payee_info = party.get("partyIdInfo") or mapping.party_id_info(
+        PartyId(str(row.payee_id_type), str(row.payee_id_value), row.payee_id_sub),
+        row.payee_fsp,
+    )
+    payer = request["from"]
+    payer_party: dict[str, Any] = {
+        "partyIdInfo": mapping.party_id_info(
+            PartyId(payer["idType"], payer["idValue"], payer.get("idSubValue")), dfsp_id
+        )
+    }
+    if payer.get("displayName"):
+        payer_party["name"] = payer["displayName"]
+    body: dict[str, Any] = {
+        "quoteId": quote_id,
+        "transactionId": row.transaction_id,
+        "payee": {"partyIdInfo": payee_info},
+        "payer": payer_party,
+        "amountType": row.amount_type,
+        "amount": {"amount": row.amount, "currency": row.currency},
+        "transactionType": {
+            "scenario": "TRANSFER",
+            "initiator": "PAYER",
+            "initiatorType": "CONSUMER",
+        },
+        "expiration": expiration,
+    }
+    if request.get("note"):
+        body["note"] = request["note"]
+    return body

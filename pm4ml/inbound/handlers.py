@@ -1,0 +1,120 @@
+"""Inbound handlers: one per route-table entry, each a thin call into a flow.
+
+Requests (``GET``/``POST``) go to the payee flows. Callbacks (``PUT``) answer requests this
+DFSP sent as payer, so they go to the bus, where the waiting payer flow picks them up; a
+``PUT /transfers/{ID}/error`` about a transfer we are being paid goes to the payee flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from pm4ml.flows.context import Continuation, FlowContext
+from pm4ml.flows.messages import Inbound
+from pm4ml.flows.payee_quotes import PayeeQuotes
+from pm4ml.flows.payee_transfers import PayeeTransfers
+from pm4ml.flows.states import Direction
+from pm4ml.fspiop.errors import FspiopError
+from pm4ml.store.schema import Job
+from pm4ml.transport.bus import Bus, BusMessage
+
+Handler = Callable[[Inbound], Awaitable[Continuation]]
+
+
+def callback_key(msg: Inbound) -> str:
+    """The bus key of a callback: its path without ``/error`` (``transfers/<id>``)."""
+    path = msg.path.strip("/")
+    return path.removesuffix("/error")
+
+
+class Handlers:
+    def __init__(self, ctx: FlowContext, bus: Bus) -> None:
+        self.ctx = ctx
+        self.bus = bus
+        self.quotes = PayeeQuotes(ctx)
+        self.transfers = PayeeTransfers(ctx)
+
+    def get(self, name: str) -> Handler:
+        handler: Handler = getattr(self, name)
+        return handler
+
+    # --- requests to us as payee ---------------------------------------------------------
+
+    async def get_party(self, msg: Inbound) -> Continuation:
+        return await self.quotes.on_get_party(msg)
+
+    async def post_quote(self, msg: Inbound) -> Continuation:
+        return await self.quotes.on_post_quote(msg)
+
+    async def get_quote(self, msg: Inbound) -> Continuation:
+        return await self.quotes.on_get_quote(msg)
+
+    async def post_transfer(self, msg: Inbound) -> Continuation:
+        return await self.transfers.on_post_transfer(msg)
+
+    async def get_transfer(self, msg: Inbound) -> Continuation:
+        return await self.transfers.on_get_transfer(msg)
+
+    async def patch_transfer(self, msg: Inbound) -> Continuation:
+        return await self.transfers.on_patch_transfer(msg)
+
+    # --- callbacks for requests we sent as payer ----------------------------------------------
+
+    async def put_party(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "put")
+
+    async def party_error(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "error")
+
+    async def put_participant(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "put")
+
+    async def participant_error(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "error")
+
+    async def put_quote(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "put", correlation_id=msg.params["ID"])
+
+    async def quote_error(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "error", correlation_id=msg.params["ID"])
+
+    async def put_transfer(self, msg: Inbound) -> Continuation:
+        # The hub's answer to our GET about a transfer we are being paid (expiry sweep) is a
+        # notification for the payee flow; any other PUT answers a payer flow.
+        continuation = await self.transfers.on_transfer_state(msg)
+        if continuation is not None:
+            return continuation
+        return await self._deliver(msg, "put", transfer_id=msg.params["ID"])
+
+    async def transfer_error(self, msg: Inbound) -> Continuation:
+        ctx = self.ctx
+        transfer_id = msg.params["ID"]
+        jobs: list[Job] = []
+        async with ctx.store.transaction() as session:
+            row = await ctx.store.transfer(session, transfer_id, lock=True)
+            if row is not None and row.direction == Direction.INBOUND:
+                ctx.log_inbound(session, msg, transfer_id=transfer_id)
+                error = FspiopError.from_body(msg.json)
+                jobs = self.transfers.on_transfer_error(session, row, error)
+        if row is not None and row.direction == Direction.INBOUND:
+            return lambda: ctx.jobs.run_now(*jobs)
+        return await self._deliver(msg, "error", transfer_id=transfer_id)
+
+    async def _deliver(
+        self,
+        msg: Inbound,
+        kind: str,
+        *,
+        transfer_id: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Continuation:
+        """Log the callback, then publish it to whichever flow waits for it. Logging first
+        means a callback nobody waits for any more is still on record."""
+        key = callback_key(msg)
+        async with self.ctx.store.transaction() as session:
+            self.ctx.log_inbound(
+                session, msg, transfer_id=transfer_id, correlation_id=correlation_id or key
+            )
+        headers = {"fspiop-source": msg.source, "signature": msg.signature, **msg.trace_headers}
+        await self.bus.publish(key, BusMessage(kind, msg.json, headers))
+        return None

@@ -1,0 +1,160 @@
+"""The composition root: build every service from the settings, start and stop them.
+
+Nothing else in pm4ml reads settings to wire itself: :class:`Runtime` creates the database
+engine, the connector, the JWS signer and verifier, the ILP codec, the FSPIOP client, the bus,
+the flows and the apps, and hands each its dependencies explicitly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+
+from pm4ml.config import ConfigError, Settings
+from pm4ml.connectors import Connector, ConnectorContext, load
+from pm4ml.flows.context import FlowContext
+from pm4ml.flows.jobs import Jobs
+from pm4ml.flows.sweeper import Sweeper
+from pm4ml.fspiop.ilp import ilp_for_version
+from pm4ml.fspiop.jws import JwsSigner, JwsVerifier
+from pm4ml.inbound.app import Background, InboundPolicy, create_inbound_app
+from pm4ml.inbound.handlers import Handlers
+from pm4ml.store.engine import create_engine
+from pm4ml.store.repo import Store
+from pm4ml.transport.bus import Bus, LocalBus
+from pm4ml.transport.client import ClientOptions, FspiopClient
+
+log = logging.getLogger(__name__)
+
+JOB_POLL_SECONDS = 1.0
+DRAIN_SECONDS = 10.0
+
+
+def build_connector(settings: Settings, engine: Any) -> Connector:
+    try:
+        cls = load(settings.connector)
+        return cls.create(ConnectorContext(settings, engine, dict(os.environ)))
+    except (LookupError, TypeError, ValueError) as exc:
+        raise ConfigError(f"PM4ML_CONNECTOR: {exc}") from exc
+
+
+def build_bus(settings: Settings) -> Bus:
+    if settings.bus_url is None:
+        return LocalBus()
+    if settings.bus_url.startswith(("redis://", "rediss://")):
+        from pm4ml.transport.redis_bus import RedisBus
+
+        return RedisBus(settings.bus_url)
+    raise ConfigError("PM4ML_BUS_URL must be a redis:// URL (or unset for in-process)")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    connector: Connector
+    client: FspiopClient
+    bus: Bus
+    ctx: FlowContext
+    handlers: Handlers
+    background: Background
+    sweeper: Sweeper
+    policy: InboundPolicy
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, settings: Settings, *, connector: Connector | None = None) -> Runtime:
+        """Wire everything. Raises :class:`ConfigError` for anything misconfigured.
+        ``connector`` replaces the one named in the settings (tests inject faults this way)."""
+        settings.check_serving()
+        assert settings.ilp_secret is not None
+        assert settings.jws_verification_keys_dir is not None
+        signer = None
+        if settings.jws_sign:
+            assert settings.jws_signing_key_path is not None
+            try:
+                signer = JwsSigner(settings.jws_signing_key_path.read_bytes())
+            except ValueError as exc:
+                raise ConfigError(f"PM4ML_JWS_SIGNING_KEY_PATH: {exc}") from exc
+        try:
+            verifier = JwsVerifier.from_directory(settings.jws_verification_keys_dir)
+        except ValueError as exc:
+            raise ConfigError(f"PM4ML_JWS_VERIFICATION_KEYS_DIR: {exc}") from exc
+        engine = create_engine(settings.effective_database_url)
+        store = Store(engine)
+        connector = connector or build_connector(settings, engine)
+        client = FspiopClient(
+            ClientOptions(
+                base_url=settings.peer_endpoint,
+                source=settings.dfsp_id,
+                timeout_seconds=settings.request_timeout_seconds,
+                sign=settings.jws_sign,
+                sign_put_parties=settings.jws_sign_put_parties,
+            ),
+            signer,
+        )
+        bus = build_bus(settings)
+        jobs = Jobs(store, client, connector)
+        ctx = FlowContext(
+            dfsp_id=settings.dfsp_id,
+            store=store,
+            connector=connector,
+            ilp=ilp_for_version(settings.ilp_version, settings.ilp_secret.get_secret_value()),
+            jobs=jobs,
+            expiry_seconds=settings.expiry_seconds,
+            callback_wait_seconds=settings.callback_wait_seconds_max,
+            reserve_notification=settings.reserve_notification,
+            connector_timeout_seconds=settings.connector_timeout_seconds,
+        )
+        handlers = Handlers(ctx, bus)
+        policy = InboundPolicy(
+            settings.dfsp_id,
+            verifier,
+            require_put_parties_signature=settings.jws_require_put_parties,
+            body_bytes_max=settings.request_body_bytes_max,
+        )
+        return cls(
+            settings=settings,
+            store=store,
+            connector=connector,
+            client=client,
+            bus=bus,
+            ctx=ctx,
+            handlers=handlers,
+            background=Background(),
+            sweeper=Sweeper(ctx, handlers.transfers),
+            policy=policy,
+        )
+
+    def inbound_app(self) -> Starlette:
+        return create_inbound_app(self.handlers, self.policy, self.background)
+
+    async def start(self) -> None:
+        """Open connections, resume interrupted transfers, start the workers."""
+        await self.connector.start()
+        await self.bus.start()
+        await self.sweeper.resume()
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self.ctx.jobs.work(JOB_POLL_SECONDS)),
+            loop.create_task(self.sweeper.run(self.settings.sweeper_interval_seconds)),
+        ]
+
+    async def stop(self) -> None:
+        """Finish what was promised (bounded), then close everything."""
+        await self.background.drain(DRAIN_SECONDS)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.client.aclose()
+        await self.bus.close()
+        await self.connector.close()
+        await self.store.engine.dispose()

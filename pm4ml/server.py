@@ -1,0 +1,104 @@
+"""Running the apps under uvicorn: several servers in one event loop, stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from pm4ml.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Listener:
+    name: str
+    app: ASGIApp
+    host: str
+    port: int
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0 picks a free one: tests read it back)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def _uvicorn(app: ASGIApp, log_level: str) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_level=log_level.lower(),
+        timeout_keep_alive=30,
+        server_header=False,
+    )
+    return uvicorn.Server(config)
+
+
+@dataclass
+class Served:
+    """The running servers: their bound ports, and a way to wait until one of them stops
+    (uvicorn handles SIGINT/SIGTERM by stopping its server)."""
+
+    ports: list[int]
+    tasks: list[asyncio.Task[None]]
+
+    async def wait(self) -> None:
+        await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    runtime: Runtime, listeners: Sequence[Listener], *, log_level: str = "WARNING"
+) -> AsyncIterator[Served]:
+    """Start the runtime and one uvicorn server per listener; yield the bound ports; on exit
+    stop the servers, then the runtime (so in-flight work drains first)."""
+    await runtime.start()
+    servers: list[uvicorn.Server] = []
+    tasks: list[asyncio.Task[None]] = []
+    ports: list[int] = []
+    try:
+        for listener in listeners:
+            sock = bind(listener.host, listener.port)
+            ports.append(sock.getsockname()[1])
+            server = _uvicorn(listener.app, log_level)
+            servers.append(server)
+            tasks.append(asyncio.get_running_loop().create_task(server.serve(sockets=[sock])))
+        while not all(server.started for server in servers):
+            if any(task.done() for task in tasks):
+                break
+            await asyncio.sleep(0.01)
+        for task in tasks:
+            if task.done() and task.exception() is not None:
+                raise RuntimeError(f"a server failed to start: {task.exception()}")
+        yield Served(ports, tasks)
+    finally:
+        for server in servers:
+            server.should_exit = True
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+        await runtime.stop()
+
+
+async def serve_forever(
+    runtime: Runtime, listeners: Sequence[Listener], *, log_level: str = "INFO"
+) -> None:
+    """``pm4ml serve``: run until SIGINT/SIGTERM stops a server, then stop them all."""
+    async with running(runtime, listeners, log_level=log_level) as served:
+        for listener, port in zip(listeners, served.ports, strict=True):
+            log.info("%s listening on http://%s:%d", listener.name, listener.host, port)
+        await served.wait()

@@ -1,0 +1,196 @@
+"""Repository: the few queries the flows, the workers and the portal need, in one place.
+
+Every state change happens inside ``async with store.transaction() as session``: one database
+transaction that holds the new state, the message that caused it and the jobs that follow from
+it. SQLite serialises writers (``BEGIN IMMEDIATE``); PostgreSQL rows are locked with
+``FOR UPDATE`` where a flow reads before it writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from pm4ml.store.schema import Job, Message, Quote, Transfer, utcnow
+
+JOB_LEASE_SECONDS = 30
+MESSAGE_BODY_CHARS_MAX = 65_536
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._lock_rows = engine.dialect.name == "postgresql"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One database transaction, committed on normal exit, rolled back on error."""
+        async with self._sessions.begin() as session:
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only (the portal, GET answers)."""
+        async with self._sessions() as session:
+            yield session
+
+    # --- transfers and quotes -------------------------------------------------------------
+
+    async def transfer(
+        self, session: AsyncSession, transfer_id: str, *, lock: bool = False
+    ) -> Transfer | None:
+        query = select(Transfer).where(Transfer.transfer_id == transfer_id)
+        if lock and self._lock_rows:
+            query = query.with_for_update()
+        return (await session.execute(query)).scalar_one_or_none()
+
+    async def quote(
+        self, session: AsyncSession, quote_id: str, *, lock: bool = False
+    ) -> Quote | None:
+        query = select(Quote).where(Quote.quote_id == quote_id)
+        if lock and self._lock_rows:
+            query = query.with_for_update()
+        return (await session.execute(query)).scalar_one_or_none()
+
+    async def transfers_to_resume(
+        self, session: AsyncSession, states: Sequence[str], limit: int = 500
+    ) -> list[Transfer]:
+        query = select(Transfer).where(Transfer.state.in_(states)).limit(limit)
+        return list((await session.execute(query)).scalars())
+
+    async def expired_transfers(
+        self, session: AsyncSession, states: Sequence[str], before: datetime, limit: int = 100
+    ) -> list[str]:
+        query = (
+            select(Transfer.transfer_id)
+            .where(Transfer.state.in_(states), Transfer.expiration < before)
+            .order_by(Transfer.expiration)
+            .limit(limit)
+        )
+        return list((await session.execute(query)).scalars())
+
+    # --- message log ------------------------------------------------------------------------
+
+    @staticmethod
+    def log_message(
+        session: AsyncSession,
+        *,
+        direction: str,
+        method: str,
+        path: str,
+        resource: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        transfer_id: str | None = None,
+        correlation_id: str | None = None,
+        status_code: int | None = None,
+        signature: str | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        """Add one FSPIOP message to the log. Headers are stored as received or sent (the
+        signature included); no key material ever passes through here."""
+        text = body.decode("utf-8", "replace")[:MESSAGE_BODY_CHARS_MAX] if body else None
+        session.add(
+            Message(
+                direction=direction,
+                method=method,
+                path=path[:512],
+                resource=resource,
+                transfer_id=transfer_id,
+                correlation_id=correlation_id,
+                source=headers.get("fspiop-source"),
+                destination=headers.get("fspiop-destination"),
+                headers=dict(headers),
+                body=text,
+                status_code=status_code,
+                signature=signature,
+                error_code=error_code,
+                created_at=utcnow(),
+            )
+        )
+
+    async def messages_for(self, session: AsyncSession, ids: Sequence[str]) -> list[Message]:
+        query = (
+            select(Message)
+            .where((Message.transfer_id.in_(ids)) | (Message.correlation_id.in_(ids)))
+            .order_by(Message.id)
+        )
+        return list((await session.execute(query)).scalars())
+
+    # --- jobs (the outbox) -------------------------------------------------------------------
+
+    @staticmethod
+    def add_job(
+        session: AsyncSession, kind: str, payload: dict[str, Any], transfer_id: str | None = None
+    ) -> Job:
+        """Queue work that must happen after this transaction commits. The caller runs it
+        right away (the fast path); the worker picks it up if that fails or the process dies.
+        The lease keeps the worker away while the fast path is still running it."""
+        job = Job(
+            kind=kind,
+            transfer_id=transfer_id,
+            payload=payload,
+            state="PENDING",
+            attempts=0,
+            next_attempt_at=utcnow() + timedelta(seconds=JOB_LEASE_SECONDS),
+            created_at=utcnow(),
+        )
+        session.add(job)
+        return job
+
+    async def claim_jobs(self, limit: int) -> list[Job]:
+        """Take up to ``limit`` due jobs and lease them, so another replica skips them."""
+        now = utcnow()
+        async with self.transaction() as session:
+            query = (
+                select(Job)
+                .where(Job.state == "PENDING", Job.next_attempt_at <= now)
+                .order_by(Job.next_attempt_at)
+                .limit(limit)
+            )
+            if self._lock_rows:
+                query = query.with_for_update(skip_locked=True)
+            jobs = list((await session.execute(query)).scalars())
+            for job in jobs:
+                job.next_attempt_at = now + timedelta(seconds=JOB_LEASE_SECONDS)
+            return jobs
+
+    async def job_done(self, job_id: int) -> None:
+        async with self.transaction() as session:
+            await session.execute(delete(Job).where(Job.id == job_id))
+
+    async def job_retry(self, job_id: int, error: str, delay_seconds: float) -> None:
+        async with self.transaction() as session:
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(
+                    attempts=Job.attempts + 1,
+                    last_error=error[:256],
+                    next_attempt_at=utcnow() + timedelta(seconds=delay_seconds),
+                )
+            )
+
+    async def job_failed(self, job_id: int, error: str) -> None:
+        async with self.transaction() as session:
+            await session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(
+                    state="FAILED",
+                    attempts=Job.attempts + 1,
+                    last_error=error[:256],
+                    done_at=utcnow(),
+                )
+            )
+
+    async def pending_jobs(self) -> int:
+        async with self.reading() as session:
+            query = select(func.count()).select_from(Job).where(Job.state == "PENDING")
+            return int((await session.execute(query)).scalar_one())
