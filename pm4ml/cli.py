@@ -142,6 +142,9 @@ def serve() -> None:
         raise typer.Exit(2) from None
     listeners = [
         Listener("inbound", runtime.inbound_app(), settings.inbound_host, settings.inbound_port),
+        Listener(
+            "outbound", runtime.outbound_app(), settings.outbound_host, settings.outbound_port
+        ),
     ]
     asyncio.run(serve_forever(runtime, listeners, log_level=settings.log_level))
 

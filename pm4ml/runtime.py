@@ -20,11 +20,14 @@ from pm4ml.config import ConfigError, Settings
 from pm4ml.connectors import Connector, ConnectorContext, load
 from pm4ml.flows.context import FlowContext
 from pm4ml.flows.jobs import Jobs
+from pm4ml.flows.payer import PayerOptions, PayerTransfers
 from pm4ml.flows.sweeper import Sweeper
+from pm4ml.fspiop.headers import ApiVersion
 from pm4ml.fspiop.ilp import ilp_for_version
 from pm4ml.fspiop.jws import JwsSigner, JwsVerifier
 from pm4ml.inbound.app import Background, InboundPolicy, create_inbound_app
 from pm4ml.inbound.handlers import Handlers
+from pm4ml.outbound.app import create_outbound_app
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
 from pm4ml.transport.bus import Bus, LocalBus
@@ -66,6 +69,7 @@ class Runtime:
     background: Background
     sweeper: Sweeper
     policy: InboundPolicy
+    payer: PayerTransfers
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -113,6 +117,16 @@ class Runtime:
             connector_timeout_seconds=settings.connector_timeout_seconds,
         )
         handlers = Handlers(ctx, bus)
+        payer = PayerTransfers(
+            ctx,
+            client,
+            bus,
+            PayerOptions(
+                auto_accept_party=settings.auto_accept_party,
+                auto_accept_quotes=settings.auto_accept_quotes,
+                version=ApiVersion.parse(settings.fspiop_version),
+            ),
+        )
         policy = InboundPolicy(
             settings.dfsp_id,
             verifier,
@@ -130,10 +144,14 @@ class Runtime:
             background=Background(),
             sweeper=Sweeper(ctx, handlers.transfers),
             policy=policy,
+            payer=payer,
         )
 
     def inbound_app(self) -> Starlette:
         return create_inbound_app(self.handlers, self.policy, self.background)
+
+    def outbound_app(self) -> Starlette:
+        return create_outbound_app(self.payer)
 
     async def start(self) -> None:
         """Open connections, resume interrupted transfers, start the workers."""

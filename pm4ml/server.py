@@ -19,10 +19,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Listener:
+    """One server to run: an app on host:port, or on a socket bound beforehand (so that two
+    peers can know each other's ports before either starts)."""
+
     name: str
     app: ASGIApp
     host: str
     port: int
+    sock: socket.socket | None = None
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -73,7 +77,7 @@ async def running(
     ports: list[int] = []
     try:
         for listener in listeners:
-            sock = bind(listener.host, listener.port)
+            sock = listener.sock or bind(listener.host, listener.port)
             ports.append(sock.getsockname()[1])
             server = _uvicorn(listener.app, log_level)
             servers.append(server)

@@ -120,6 +120,17 @@ class PayerTransfers:
             row = await self._transfer(row)
         return row
 
+    async def refresh(self, transfer_id: str) -> Transfer | None:
+        """The stored transfer; if the hub has not told us its outcome yet, ask it first
+        (``GET /transfers/{ID}``) and wait, bounded, for the answer to be applied."""
+        async with self.ctx.store.reading() as session:
+            row = await self.ctx.store.transfer(session, transfer_id)
+        if row is None or row.direction != Direction.OUTBOUND or row.state != S.TRANSFER_SENT:
+            return row
+        path = f"/transfers/{transfer_id}"
+        await self._ask("GET", path, None, row.payee_fsp, path.strip("/"), row)
+        return await self._load(transfer_id)
+
     # --- steps ----------------------------------------------------------------------------------
 
     async def _lookup(self, row: Transfer) -> Transfer:

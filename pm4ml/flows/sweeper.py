@@ -8,6 +8,11 @@ expiration passed without a final outcome:
 - payee ``RESERVED`` (fulfilment sent, no ``PATCH``): the hub may have committed, so first ask
   it (``GET /transfers/{ID}``); only if it still has not answered after a further
   ``callback_wait_seconds`` is the reservation released.
+- payer ``TRANSFER_SENT`` past its expiration: the same (ask, then release the held funds).
+- payer transfers stuck before ``TRANSFER_SENT`` that nobody moved for longer than any flow
+  waits (a replica died mid-flow): ``FAILED`` (or ``ABORTED`` once funds were held), with a
+  release of whatever may have been held. Age, not start-up, decides, so a replica that starts
+  never takes over a transfer another replica is still running.
 """
 
 from __future__ import annotations
@@ -15,17 +20,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pm4ml.flows.context import FlowContext
-from pm4ml.flows.jobs import queue_send
+from pm4ml.flows.jobs import queue_cbs, queue_send
 from pm4ml.flows.payee_transfers import PayeeTransfers, reply_to
+from pm4ml.flows.payer_results import abort_outbound, fail, move
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.store.schema import Job
 
 log = logging.getLogger(__name__)
 S = TransferState
+STALE_OUTBOUND = (
+    S.PARTY_LOOKUP_SENT,
+    S.PARTY_RECEIVED,
+    S.QUOTE_REQUESTED,
+    S.QUOTE_RECEIVED,
+    S.FUNDS_RESERVED,
+)
 
 
 class Sweeper:
@@ -51,15 +64,52 @@ class Sweeper:
         """One pass; returns how many transfers it moved or asked about."""
         ctx = self.ctx
         now = ctx.clock()
+        stale_before = now - timedelta(seconds=self.stale_seconds)
         async with ctx.store.reading() as session:
-            ids = await ctx.store.expired_transfers(session, [S.RECEIVED, S.RESERVED], now)
+            expired = await ctx.store.expired_transfers(
+                session, [S.RECEIVED, S.RESERVED, S.TRANSFER_SENT], now
+            )
+            stale = await ctx.store.stale_transfers(
+                session, Direction.OUTBOUND, STALE_OUTBOUND, stale_before
+            )
         done = 0
-        for transfer_id in ids:
+        for transfer_id in expired:
             try:
                 done += await self._expire(transfer_id)
             except Exception:
                 log.exception("expiring transfer %s failed", transfer_id)
+        for transfer_id in stale:
+            try:
+                done += await self._give_up(transfer_id, stale_before)
+            except Exception:
+                log.exception("ending stale transfer %s failed", transfer_id)
         return done
+
+    @property
+    def stale_seconds(self) -> float:
+        """Longer than any flow step can take: two callback waits and a CBS call, plus
+        the time a caller has to accept a party or quote (the quote's validity)."""
+        ctx = self.ctx
+        return 2 * ctx.callback_wait_seconds + ctx.connector_timeout_seconds + ctx.expiry_seconds
+
+    async def _give_up(self, transfer_id: str, stale_before: datetime) -> int:
+        ctx = self.ctx
+        jobs: list[Job] = []
+        async with ctx.store.transaction() as session:
+            row = await ctx.store.transfer(session, transfer_id, lock=True)
+            if row is None or row.state not in STALE_OUTBOUND or row.updated_at >= stale_before:
+                return 0
+            error = FspiopError(ErrorCode.SERVER_TIMED_OUT, "the transfer was interrupted")
+            if row.state == S.FUNDS_RESERVED:
+                jobs = abort_outbound(session, row, error)
+            else:
+                if row.state == S.QUOTE_RECEIVED:
+                    # A hold may have been placed just before the interruption.
+                    jobs = [queue_cbs(session, "release_funds", transfer_id, reason="stale")]
+                move(row, S.FAILED)
+                fail(row, error)
+        await ctx.jobs.run_now(*jobs)
+        return 1
 
     async def _expire(self, transfer_id: str) -> int:
         ctx = self.ctx
@@ -67,9 +117,9 @@ class Sweeper:
         jobs: list[Job] = []
         async with ctx.store.transaction() as session:
             row = await ctx.store.transfer(session, transfer_id, lock=True)
-            if row is None or row.direction != Direction.INBOUND or row.expiration is None:
+            if row is None or row.expiration is None or row.expiration > now:
                 return 0
-            if row.expiration > now or row.state not in (S.RECEIVED, S.RESERVED):
+            if row.state not in (S.RECEIVED, S.RESERVED, S.TRANSFER_SENT):
                 return 0
             error = FspiopError(ErrorCode.TRANSFER_EXPIRED, "expired without a final outcome")
             if row.state == S.RECEIVED:
@@ -93,7 +143,11 @@ class Sweeper:
                         )
                     ]
                 elif row.expiration + grace <= now:
-                    jobs = self.payee.abort(session, row, error, notify_peer=False)
+                    if row.direction == Direction.INBOUND:
+                        jobs = self.payee.abort(session, row, error, notify_peer=False)
+                    else:
+                        row.data = {**(row.data or {}), "needs_attention": True}
+                        jobs = abort_outbound(session, row, error)
                 else:
                     return 0
         await ctx.jobs.run_now(*jobs)

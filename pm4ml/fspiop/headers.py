@@ -296,8 +296,10 @@ def validate_request_headers(
 
     1. ``Content-Type``: required with a body (POST/PUT/PATCH, 3102 if missing); when present,
        also on a GET, it must parse (3101) with a supported version (3001).
-    2. ``Accept``: required on GET/POST/DELETE (3102), like the hub; on PUT/PATCH callbacks,
-       which the reference sends without it, checked only when present (3101 / 3001).
+    2. ``Accept``: required on GET/POST/DELETE (3102), like the hub, and checked there. On
+       PUT/PATCH callbacks it is ignored: they are answered without a body, the reference
+       sends none of its own, and its HTTP client then adds a generic one
+       (``application/json, text/plain, */*``) that must not be refused.
     3. ``Date``: present (3102) and an IMF-fixdate (3101). Freshness is not checked here.
     4. ``FSPIOP-Source``: present (3102) and an FSP ID of 1-32 characters (3101).
     5. ``FSPIOP-Destination``: an FSP ID when present (3101); an empty value counts as absent,
@@ -313,7 +315,8 @@ def validate_request_headers(
         raise FspiopError(ErrorCode.MISSING_ELEMENT, "Content-Type header is missing")
     if "accept" not in raw and method in ACCEPT_REQUIRED_METHODS:
         raise FspiopError(ErrorCode.MISSING_ELEMENT, "Accept header is missing")
-    version = negotiate(raw.get("accept"), media, resource, supported)
+    accepted = raw.get("accept") if method in ACCEPT_REQUIRED_METHODS else None
+    version = negotiate(accepted, media, resource, supported)
     if "date" not in raw:
         raise FspiopError(ErrorCode.MISSING_ELEMENT, "Date header is missing")
     date = parse_http_date(raw["date"])

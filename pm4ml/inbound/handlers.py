@@ -13,6 +13,7 @@ from pm4ml.flows.context import Continuation, FlowContext
 from pm4ml.flows.messages import Inbound
 from pm4ml.flows.payee_quotes import PayeeQuotes
 from pm4ml.flows.payee_transfers import PayeeTransfers
+from pm4ml.flows.payer_results import apply_transfer_answer
 from pm4ml.flows.states import Direction
 from pm4ml.fspiop.errors import FspiopError
 from pm4ml.store.schema import Job
@@ -84,7 +85,7 @@ class Handlers:
         continuation = await self.transfers.on_transfer_state(msg)
         if continuation is not None:
             return continuation
-        return await self._deliver(msg, "put", transfer_id=msg.params["ID"])
+        return await self._outbound_answer(msg, "put")
 
     async def transfer_error(self, msg: Inbound) -> Continuation:
         ctx = self.ctx
@@ -98,7 +99,20 @@ class Handlers:
                 jobs = self.transfers.on_transfer_error(session, row, error)
         if row is not None and row.direction == Direction.INBOUND:
             return lambda: ctx.jobs.run_now(*jobs)
-        return await self._deliver(msg, "error", transfer_id=transfer_id)
+        return await self._outbound_answer(msg, "error")
+
+    async def _outbound_answer(self, msg: Inbound, kind: str) -> Continuation:
+        """The hub's answer about a transfer we sent: applied to the store here, in the same
+        transaction as its log line, then the waiting flow (if any, in any replica) is woken."""
+        ctx = self.ctx
+        transfer_id = msg.params["ID"]
+        async with ctx.store.transaction() as session:
+            ctx.log_inbound(session, msg, transfer_id=transfer_id)
+            row = await ctx.store.transfer(session, transfer_id, lock=True)
+            jobs = apply_transfer_answer(session, row, kind, msg.json) if row else []
+        headers = {"fspiop-source": msg.source, "signature": msg.signature, **msg.trace_headers}
+        await self.bus.publish(callback_key(msg), BusMessage(kind, msg.json, headers))
+        return (lambda: ctx.jobs.run_now(*jobs)) if jobs else None
 
     async def _deliver(
         self,

@@ -75,6 +75,27 @@ class Store:
         )
         return list((await session.execute(query)).scalars())
 
+    async def stale_transfers(
+        self,
+        session: AsyncSession,
+        direction: str,
+        states: Sequence[str],
+        updated_before: datetime,
+        limit: int = 100,
+    ) -> list[str]:
+        """Transfers in ``states`` that nobody has moved since ``updated_before``."""
+        query = (
+            select(Transfer.transfer_id)
+            .where(
+                Transfer.direction == direction,
+                Transfer.state.in_(states),
+                Transfer.updated_at < updated_before,
+            )
+            .order_by(Transfer.updated_at)
+            .limit(limit)
+        )
+        return list((await session.execute(query)).scalars())
+
     # --- message log ------------------------------------------------------------------------
 
     @staticmethod

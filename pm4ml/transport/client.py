@@ -91,6 +91,8 @@ class FspiopClient:
             or AiohttpTransport(verify=options.ssl_context or True, limits=limits, trust_env=False),
             trust_env=False,
         )
+        # httpx would add "Accept: */*" to every request; FSPIOP callbacks (PUT) carry none.
+        self._http.headers.pop("accept", None)
 
     async def aclose(self) -> None:
         await self._http.aclose()
