@@ -68,7 +68,8 @@ async def fresh_database(kind: str, tmp: Path, name: str, stack: contextlib.Asyn
     else:
         db = f"pm4ml_e2e_{uuid.uuid4().hex[:10]}"
         await _admin(f'CREATE DATABASE "{db}"')
-        stack.push_async_callback(_admin, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        if stack is not None:
+            stack.push_async_callback(_admin, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         url = POSTGRES_URL.format(name=db)
     await asyncio.to_thread(in_thread, migrate_everything, url)
     return url
