@@ -88,8 +88,10 @@ def error_response(error: FspiopError) -> Response:
 async def check_request(request: Request, spec: RouteSpec, policy: InboundPolicy) -> Inbound:
     """Run every inbound check; raise ``FspiopError`` for the first that fails."""
     body = await _read_body(request, policy.body_bytes_max)
-    headers = {key.lower(): value for key, value in request.headers.items()}
-    checked = validate_request_headers(spec.method, spec.resource, headers)
+    # The raw list, repeats included: a header sent twice with different values is refused
+    # there, so the dict below (last one wins) never hides a conflicting FSPIOP-Source.
+    checked = validate_request_headers(spec.method, spec.resource, request.headers.items())
+    headers = dict(checked.headers)
     if checked.destination is not None and checked.destination != policy.dfsp_id:
         raise FspiopError(
             ErrorCode.DESTINATION_FSP_ERROR,
