@@ -4,6 +4,7 @@ errors for misconfiguration, secrets never shown."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,7 +52,7 @@ def test_missing_yaml_file_is_an_error(tmp_path: Path) -> None:
         ({"unknown_thing": 1}, "PM4ML_UNKNOWN_THING"),
     ],
 )
-def test_invalid_settings_name_the_variable(overrides: dict[str, object], named: str) -> None:
+def test_invalid_settings_name_the_variable(overrides: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError, match=named):
         load_settings(**overrides)
 

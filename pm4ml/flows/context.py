@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -21,7 +21,7 @@ from pm4ml.store.schema import Job
 T = TypeVar("T")
 
 #: What an inbound handler returns: the work to do after the request is answered, if any.
-Continuation = Callable[[], Awaitable[None]] | None
+Continuation = Callable[[], Coroutine[Any, Any, None]] | None
 
 
 def utc_now() -> datetime:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,7 +123,7 @@ class PayeeQuotes:
                 job = ctx.error_callback(session, msg.reply_to, path, error)
         await ctx.jobs.run_now(job)
 
-    async def _terms(self, msg: Inbound) -> dict[str, object]:
+    async def _terms(self, msg: Inbound) -> dict[str, Any]:
         """Ask the CBS for the terms and seal them with the ILP packet and condition."""
         ctx = self.ctx
         now = ctx.clock()

@@ -310,7 +310,9 @@ def row_error(row: Transfer) -> FspiopError:
 
 def fulfil_body(row: Transfer) -> dict[str, Any]:
     """The ``PUT /transfers/{ID}`` body for the row's current state."""
-    state = row.state if row.state in FSPIOP_STATES else _AS_FSPIOP.get(row.state, "RECEIVED")
+    state = row.state
+    if state not in FSPIOP_STATES:
+        state = _AS_FSPIOP.get(TransferState(state), "RECEIVED")
     body: dict[str, Any] = {"transferState": state}
     if row.direction == Direction.INBOUND and row.state in (S.COMMITTED, S.RESERVED):
         body["fulfilment"] = row.fulfilment

@@ -293,11 +293,13 @@ class PayerTransfers:
                 return error
             await self._log_sent(row.transfer_id, path, sent)
             if not sent.ok:
-                error = sent.error or FspiopError(ErrorCode.DESTINATION_COMMUNICATION_ERROR)
+                refusal = sent.error or FspiopError(ErrorCode.DESTINATION_COMMUNICATION_ERROR)
                 if sent.status_code < 500:
                     # Refused outright: the peer did not take the request on.
-                    return NotDelivered(error.code, error.description, code_text=error.code_text)
-                return error
+                    return NotDelivered(
+                        refusal.code, refusal.description, code_text=refusal.code_text
+                    )
+                return refusal
             wait = self.ctx.callback_wait_seconds
             try:
                 message = await waiter.get(wait)

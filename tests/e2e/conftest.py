@@ -61,8 +61,11 @@ class Pair:
         return await self.http.post(self.payer.outbound_url + "/transfers", json=body)
 
 
-async def fresh_database(kind: str, tmp: Path, name: str, stack: contextlib.AsyncExitStack) -> str:
-    """A migrated database for one side; a PostgreSQL one is dropped when ``stack`` closes."""
+async def fresh_database(
+    kind: str, tmp: Path, name: str, stack: contextlib.AsyncExitStack | None
+) -> str:
+    """A migrated database for one side; a PostgreSQL one is dropped when ``stack`` closes
+    (with no stack, the caller drops it)."""
     if kind == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp / name}.db"
     else:
