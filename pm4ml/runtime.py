@@ -36,6 +36,7 @@ from pm4ml.transport.client import ClientOptions, FspiopClient
 log = logging.getLogger(__name__)
 
 JOB_POLL_SECONDS = 1.0
+JOB_FLUSH_SECONDS = 0.1
 DRAIN_SECONDS = 10.0
 
 
@@ -161,6 +162,7 @@ class Runtime:
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self.ctx.jobs.work(JOB_POLL_SECONDS)),
+            loop.create_task(self.ctx.jobs.flush_forever(JOB_FLUSH_SECONDS)),
             loop.create_task(self.sweeper.run(self.settings.sweeper_interval_seconds)),
         ]
 
@@ -172,6 +174,8 @@ class Runtime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        with contextlib.suppress(Exception):
+            await self.ctx.jobs.flush_done()
         await self.client.aclose()
         await self.bus.close()
         await self.connector.close()

@@ -17,12 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pm4ml.connectors import (
-    Connector,
-    ConnectorError,
-    TransferNotification,
-    TransferOutcome,
-)
+from pm4ml.connectors import Connector, ConnectorError, TransferNotification, TransferOutcome
 from pm4ml.fspiop import canonical
 from pm4ml.fspiop.errors import FspiopError
 from pm4ml.fspiop.headers import ApiVersion, resource_of
@@ -35,12 +30,18 @@ log = logging.getLogger(__name__)
 ATTEMPTS_MAX = 12
 BACKOFF_SECONDS_MAX = 60.0
 CLAIM_BATCH_MAX = 50
+DONE_BATCH_MAX = 64
 
 SEND = "send"
 CBS = "cbs"
-CBS_OPERATIONS = frozenset(
-    {"commit_transfer", "abort_transfer", "commit_funds", "release_funds", "notify"}
-)
+#: Each CBS operation, and the outcome its final notification reports (``Connector.notify``
+#: is called right after the operation succeeds, in the same job, if the connector has it).
+CBS_OPERATIONS: dict[str, TransferOutcome] = {
+    "commit_transfer": TransferOutcome.COMMITTED,
+    "abort_transfer": TransferOutcome.ABORTED,
+    "commit_funds": TransferOutcome.COMMITTED,
+    "release_funds": TransferOutcome.ABORTED,
+}
 
 
 def queue_send(
@@ -84,6 +85,8 @@ class Jobs:
         self._client = client
         self._connector = connector
         self._wake = asyncio.Event()
+        self._notifies = type(connector).notify is not Connector.notify
+        self._done: list[int] = []
 
     async def run_now(self, *jobs: Job) -> None:
         """The fast path: run freshly committed jobs in order, in this task."""
@@ -128,7 +131,28 @@ class Jobs:
                 log.info("job %s (%s) retry in %.1fs: %s", job.id, job.kind, delay, exc)
                 await self._store.job_retry(job.id, f"{type(exc).__name__}: {exc}", delay)
         else:
-            await self._store.job_done(job.id)
+            # Finished jobs are deleted in batches (flush_done): one write for many jobs. A
+            # crash before the flush runs a finished job again, which every job tolerates
+            # (callbacks and CBS operations are idempotent).
+            self._done.append(job.id)
+            if len(self._done) >= DONE_BATCH_MAX:
+                await self.flush_done()
+
+    async def flush_done(self) -> None:
+        """Delete the jobs finished since the last flush."""
+        done, self._done = self._done, []
+        if done:
+            await self._store.jobs_done(done)
+
+    async def flush_forever(self, interval_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(interval_seconds)
+            try:
+                await self.flush_done()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("deleting finished jobs failed")
 
     async def _send(self, job: Job) -> None:
         payload = job.payload
@@ -163,23 +187,22 @@ class Jobs:
 
     async def _cbs(self, payload: Mapping[str, Any]) -> None:
         op, transfer_id = payload["op"], payload["transfer_id"]
+        reason = payload.get("reason") or ""
+        connector = self._connector
         try:
             if op == "commit_transfer":
-                await self._connector.commit_transfer(transfer_id)
+                await connector.commit_transfer(transfer_id)
             elif op == "abort_transfer":
-                await self._connector.abort_transfer(transfer_id, payload.get("reason") or "")
+                await connector.abort_transfer(transfer_id, reason)
             elif op == "commit_funds":
-                await self._connector.commit_funds(transfer_id)
+                await connector.commit_funds(transfer_id)
             elif op == "release_funds":
-                await self._connector.release_funds(transfer_id, payload.get("reason") or "")
-            elif op == "notify":
-                await self._connector.notify(
-                    TransferNotification(
-                        transfer_id=transfer_id,
-                        outcome=TransferOutcome(payload["outcome"]),
-                        reason=payload.get("reason"),
-                    )
-                )
+                await connector.release_funds(transfer_id, reason)
+            if self._notifies:
+                # A retry after a failed notification repeats the (idempotent) operation.
+                outcome = CBS_OPERATIONS[op]
+                notification = TransferNotification(transfer_id, outcome, reason=reason or None)
+                await connector.notify(notification)
         except ConnectorError as exc:
             if exc.retryable:
                 raise

@@ -155,7 +155,6 @@ class PayeeTransfers:
         return [
             ctx.callback(session, to, path_of(row), fulfil_body(row), transfer_id=tid),
             queue_cbs(session, "commit_transfer", tid),
-            queue_cbs(session, "notify", tid, outcome="COMMITTED"),
         ]
 
     def abort(
@@ -164,7 +163,8 @@ class PayeeTransfers:
         """End a transfer ``ABORTED``: queue the CBS abort and, if asked, the error callback."""
         move(row, S.ABORTED)
         mark_aborted(row, error)
-        jobs = [queue_cbs(session, "abort_transfer", row.transfer_id, reason=error.code_text)]
+        reason = f"{error.code_text} {error.description}"
+        jobs = [queue_cbs(session, "abort_transfer", row.transfer_id, reason=reason)]
         if notify_peer:
             jobs.insert(
                 0,
@@ -172,8 +172,6 @@ class PayeeTransfers:
                     session, reply_to(row), path_of(row), error, transfer_id=row.transfer_id
                 ),
             )
-        reason = f"{error.code_text} {error.description}"
-        jobs.append(queue_cbs(session, "notify", row.transfer_id, outcome="ABORTED", reason=reason))
         return jobs
 
     # --- PATCH /transfers/{ID} (reserve notification) ---------------------------------------
@@ -203,7 +201,6 @@ class PayeeTransfers:
                 move(row, S.COMMITTED)
                 row.completed_at = utcnow()
                 jobs.append(queue_cbs(session, "commit_transfer", transfer_id))
-                jobs.append(queue_cbs(session, "notify", transfer_id, outcome="COMMITTED"))
             else:
                 code = ErrorCode.TRANSFER_EXPIRED if outcome == "EXPIRED" else ErrorCode.PAYEE_ERROR
                 error = FspiopError(code, f"hub reported {outcome}")

@@ -43,10 +43,7 @@ def commit_outbound(session: AsyncSession, row: Transfer, fulfil: dict[str, Any]
     move(row, S.COMMITTED)
     row.fulfilment = str(fulfil.get("fulfilment"))
     row.data = {**(row.data or {}), "fulfil": fulfil}
-    return [
-        queue_cbs(session, "commit_funds", row.transfer_id),
-        queue_cbs(session, "notify", row.transfer_id, outcome="COMMITTED"),
-    ]
+    return [queue_cbs(session, "commit_funds", row.transfer_id)]
 
 
 def abort_outbound(session: AsyncSession, row: Transfer, error: FspiopError) -> list[Job]:
@@ -54,10 +51,7 @@ def abort_outbound(session: AsyncSession, row: Transfer, error: FspiopError) -> 
     move(row, S.ABORTED)
     fail(row, error)
     reason = f"{error.code_text} {error.description}"
-    return [
-        queue_cbs(session, "release_funds", row.transfer_id, reason=reason),
-        queue_cbs(session, "notify", row.transfer_id, outcome="ABORTED", reason=reason),
-    ]
+    return [queue_cbs(session, "release_funds", row.transfer_id, reason=reason)]
 
 
 def apply_transfer_answer(

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from pm4ml.store.engine import READ_ONLY
 from pm4ml.store.schema import Job, Message, Quote, Transfer, utcnow
 
 JOB_LEASE_SECONDS = 30
@@ -36,8 +37,10 @@ class Store:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads only (the portal, GET answers)."""
+        """A session for reads only (the portal, GET answers). On SQLite it does not take the
+        write lock, so reads run while a writer commits."""
         async with self._sessions() as session:
+            await session.connection(execution_options={READ_ONLY: True})
             yield session
 
     # --- transfers and quotes -------------------------------------------------------------
@@ -182,9 +185,9 @@ class Store:
                 job.next_attempt_at = now + timedelta(seconds=JOB_LEASE_SECONDS)
             return jobs
 
-    async def job_done(self, job_id: int) -> None:
+    async def jobs_done(self, job_ids: Sequence[int]) -> None:
         async with self.transaction() as session:
-            await session.execute(delete(Job).where(Job.id == job_id))
+            await session.execute(delete(Job).where(Job.id.in_(job_ids)))
 
     async def job_retry(self, job_id: int, error: str, delay_seconds: float) -> None:
         async with self.transaction() as session:
@@ -212,6 +215,8 @@ class Store:
             )
 
     async def pending_jobs(self) -> int:
+        """Jobs not deleted yet: still to run, or finished and waiting for their batch
+        delete (``Jobs.flush_done``)."""
         async with self.reading() as session:
             query = select(func.count()).select_from(Job).where(Job.state == "PENDING")
             return int((await session.execute(query)).scalar_one())

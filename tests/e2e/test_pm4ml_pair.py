@@ -12,9 +12,11 @@ from tests.e2e.conftest import PAYEE, PAYER, Pair, PairFactory
 async def settle(pair: Pair) -> None:
     """Let the queued CBS commits/releases run."""
     for _ in range(100):
-        if await pair.payer.runtime.store.pending_jobs() == 0 and (
-            await pair.payee.runtime.store.pending_jobs() == 0
-        ):
+        pending = 0
+        for side in (pair.payer, pair.payee):
+            await side.runtime.ctx.jobs.flush_done()
+            pending += await side.runtime.store.pending_jobs()
+        if pending == 0:
             return
         await asyncio.sleep(0.05)
 
