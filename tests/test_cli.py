@@ -4,8 +4,10 @@ plugin sub-commands mounted from entry points."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -64,3 +66,24 @@ def test_plugin_commands_are_mounted() -> None:
     result = runner.invoke(app, ["ledger", "--help"])
     assert result.exit_code == 0, result.output
     assert "open-account" in result.output
+
+
+def test_db_upgrade_creates_every_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PM4ML_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "pm4ml.db") as db:
+        tables = {row[0] for row in db.execute("select name from sqlite_master where type='table'")}
+    assert {"transfers", "quotes", "messages", "jobs", "ledger_accounts"} <= tables
+    again = runner.invoke(app, ["db", "upgrade"])
+    assert again.exit_code == 0, again.output
+
+
+def test_serve_refuses_to_start_misconfigured(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PM4ML_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("PM4ML_ILP_SECRET", raising=False)
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "PM4ML_ILP_SECRET" in result.output
