@@ -108,7 +108,7 @@ async def check_request(request: Request, spec: RouteSpec, policy: InboundPolicy
     parsed: dict[str, Any] = {}
     if spec.model is not None:
         parsed = _json_object(body)
-        models.parse(getattr(models, spec.model), parsed)
+        models.parse(getattr(models, spec.model), parsed, strict=checked.version.major >= 2)
     return Inbound(
         method=spec.method,
         path=request.url.path,
