@@ -62,7 +62,7 @@ FALLBACK = {
     "subScenario": "LOCAL_SCENARIO",
     "Latitude": "+45.4215",
     "Longitude": "+75.6972",
-    "IlpPacket": "AYIBgQAAAAAAAASwNGxldmVsb25lLmRmc3AxLm1lci45T2RTOF81MDdqUUZERmZlakgyOVc4bXFmNEpLMHlGTFGCAUBQU0svMS4wCk5vbmNlOiB1SXlweUYzY3pYSXBFdzVVc05TYWh3",
+    "IlpPacket": "AYIBgQAAAAAAAASwNGxldmVsb25lLmRmc3AxLm1lci45T2RTOF81MDdqUUZERmZlakgyOVc4",
     "DateOfBirth": "1966-06-16",
 }
 
