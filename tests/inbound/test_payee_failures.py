@@ -26,9 +26,9 @@ from pm4ml.connectors import (
 )
 from pm4ml.flows.states import TransferState
 from pm4ml.store.engine import create_engine
-from pm4ml_ledger import LedgerConnector
+from pm4ml_ledger import Direction, LedgerConnector, ReservationState
 from tests.inbound.conftest import PAYEE, PayeeEnv, PayeeFactory
-from tests.inbound.messages import quote_request, transfer_request
+from tests.inbound.messages import later, quote_request, transfer_request
 from tests.inbound.test_payee import quote_and_answer, wait_for_balance
 
 
@@ -169,3 +169,35 @@ async def wait_until(condition: Any, seconds: float = 5.0) -> None:
             return
         await asyncio.sleep(0.05)
     assert condition()
+
+
+async def test_sweeper_releases_a_reservation_the_hub_never_settles(
+    payee_factory: PayeeFactory,
+) -> None:
+    async with payee_factory(reserve_notification=True) as env:
+        quote, answer = await quote_and_answer(env)
+        transfer = transfer_request(quote, answer, expiration=later(1.5))
+        await env.send("POST", "/transfers", transfer)
+        path = f"/transfers/{transfer['transferId']}"
+        fulfil = await env.callback("PUT", path)
+        assert fulfil["transferState"] == "RESERVED"
+        tid = transfer["transferId"]
+        assert await env.ledger.reservation_state(tid, Direction.IN) == ReservationState.HELD
+        # Expired with no PATCH: the sweeper asks the hub first (it may have committed) ...
+        await env.hub.wait_for("GET", path, seconds=10)
+        # ... and, the hub staying silent, releases the reservation after the grace period.
+        await wait_until_async(lambda: _released(env, tid), seconds=10)
+        assert await env.balance() == Decimal("0")
+
+
+async def _released(env: PayeeEnv, transfer_id: str) -> bool:
+    state = await env.ledger.reservation_state(transfer_id, Direction.IN)
+    return bool(state == ReservationState.RELEASED)
+
+
+async def wait_until_async(check: Any, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    assert await check()
