@@ -21,6 +21,7 @@ from pm4ml.connectors import Connector, ConnectorContext, load
 from pm4ml.flows.context import FlowContext
 from pm4ml.flows.jobs import Jobs
 from pm4ml.flows.payer import PayerOptions, PayerTransfers
+from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.flows.sweeper import Sweeper
 from pm4ml.fspiop.headers import ApiVersion
 from pm4ml.fspiop.ilp import ilp_for_version
@@ -71,6 +72,7 @@ class Runtime:
     sweeper: Sweeper
     policy: InboundPolicy
     payer: PayerTransfers
+    requests: PayerRequests
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -146,13 +148,14 @@ class Runtime:
             sweeper=Sweeper(ctx, handlers.transfers),
             policy=policy,
             payer=payer,
+            requests=PayerRequests(ctx, client, bus, ApiVersion.parse(settings.fspiop_version)),
         )
 
     def inbound_app(self) -> Starlette:
         return create_inbound_app(self.handlers, self.policy, self.background)
 
     def outbound_app(self) -> Starlette:
-        return create_outbound_app(self.payer)
+        return create_outbound_app(self.payer, self.requests)
 
     async def start(self) -> None:
         """Open connections, resume interrupted transfers, start the workers."""

@@ -19,11 +19,11 @@ from typing import Any
 
 from pm4ml.connectors import Money, OutgoingTransfer, PartyId, Role, to_fspiop_error
 from pm4ml.flows import mapping
+from pm4ml.flows.asking import Ask, ask
 from pm4ml.flows.context import FlowContext
 from pm4ml.flows.jobs import queue_cbs
 from pm4ml.flows.payer_results import abort_outbound, apply_transfer_answer, fail, move
 from pm4ml.flows.states import Direction, TransferState
-from pm4ml.fspiop import canonical
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.fspiop.headers import V1_1, ApiVersion, resource_of
 from pm4ml.store.schema import Job, Transfer, utcnow
@@ -275,39 +275,22 @@ class PayerTransfers:
         key: str,
         row: Transfer,
     ) -> BusMessage | FspiopError:
-        """Send one request and wait (bounded) for its callback on ``key``. A callback error
-        comes back as an ``FspiopError``; so do a refusal, a timeout or an unreachable peer."""
-        data = canonical.dumps(body) if body is not None else None
-        trace = (row.data or {}).get("trace") or {}
-        async with self.bus.waiter(key) as waiter:
-            try:
-                sent = await self.client.send(
-                    method,
-                    path,
-                    data,
-                    destination=destination,
-                    version=self.options.version,
-                    extra_headers=trace,
-                )
-            except FspiopError as error:
-                return error
+        """Send one request for this transfer and wait (bounded) for its callback on ``key``;
+        see :func:`pm4ml.flows.asking.ask` for what comes back."""
+
+        async def record(sent: Sent) -> None:
             await self._log_sent(row.transfer_id, path, sent)
-            if not sent.ok:
-                refusal = sent.error or FspiopError(ErrorCode.DESTINATION_COMMUNICATION_ERROR)
-                if sent.status_code < 500:
-                    # Refused outright: the peer did not take the request on.
-                    return NotDelivered(
-                        refusal.code, refusal.description, code_text=refusal.code_text
-                    )
-                return refusal
-            wait = self.ctx.callback_wait_seconds
-            try:
-                message = await waiter.get(wait)
-            except TimeoutError:
-                return FspiopError(ErrorCode.SERVER_TIMED_OUT, f"no answer to {method} {path}")
-        if message.kind == "error":
-            return FspiopError.from_body(message.body)
-        return message
+
+        return await ask(
+            self.client,
+            self.bus,
+            Ask(method, path, body, destination, key),
+            version=self.options.version,
+            wait_seconds=self.ctx.callback_wait_seconds,
+            trace=(row.data or {}).get("trace") or None,
+            record=record,
+            final=_final if key.startswith("transfers/") else None,
+        )
 
     async def _log_sent(self, transfer_id: str, path: str, sent: Sent) -> None:
         async with self.ctx.store.transaction() as session:
@@ -345,6 +328,11 @@ class PayerTransfers:
         row = await self.ctx.store.transfer(session, transfer_id, lock=True)
         assert row is not None, transfer_id
         return row
+
+
+def _final(message: BusMessage) -> bool:
+    """A ``PUT /transfers`` that is not final yet (``RESERVED``) does not end the wait."""
+    return message.kind == "error" or message.body.get("transferState") != "RESERVED"
 
 
 def quote_request(row: Transfer, quote_id: str, dfsp_id: str, expiration: str) -> dict[str, Any]:

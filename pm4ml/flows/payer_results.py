@@ -38,11 +38,19 @@ def fail(row: Transfer, error: FspiopError) -> None:
     row.data = {**(row.data or {}), "last_error": error.to_body()}
 
 
+def holds_funds(row: Transfer) -> bool:
+    """Whether the CBS holds funds for this transfer: every outbound transfer does, except a
+    simple transfer (``POST /simpleTransfers``), which the caller funded outside pm4ml."""
+    return not (row.data or {}).get("simple")
+
+
 def commit_outbound(session: AsyncSession, row: Transfer, fulfil: dict[str, Any]) -> list[Job]:
     """The hub committed: remember its answer, debit the held funds."""
     move(row, S.COMMITTED)
     row.fulfilment = str(fulfil.get("fulfilment"))
     row.data = {**(row.data or {}), "fulfil": fulfil}
+    if not holds_funds(row):
+        return []
     return [queue_cbs(session, "commit_funds", row.transfer_id)]
 
 
@@ -51,6 +59,8 @@ def abort_outbound(session: AsyncSession, row: Transfer, error: FspiopError) -> 
     move(row, S.ABORTED)
     fail(row, error)
     reason = f"{error.code_text} {error.description}"
+    if not holds_funds(row):
+        return []
     return [queue_cbs(session, "release_funds", row.transfer_id, reason=reason)]
 
 

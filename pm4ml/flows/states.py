@@ -43,7 +43,8 @@ FINAL_STATES = frozenset({TransferState.COMMITTED, TransferState.ABORTED, Transf
 _S = TransferState
 TRANSITIONS: dict[Direction, dict[TransferState | None, frozenset[TransferState]]] = {
     Direction.OUTBOUND: {
-        None: frozenset({_S.PARTY_LOOKUP_SENT, _S.PARTY_RECEIVED, _S.QUOTE_REQUESTED}),
+        # A simple transfer (POST /simpleTransfers) starts at TRANSFER_SENT.
+        None: frozenset({_S.PARTY_LOOKUP_SENT, _S.PARTY_RECEIVED, _S.TRANSFER_SENT}),
         _S.PARTY_LOOKUP_SENT: frozenset({_S.PARTY_RECEIVED, _S.FAILED}),
         _S.PARTY_RECEIVED: frozenset({_S.QUOTE_REQUESTED, _S.FAILED}),
         _S.QUOTE_REQUESTED: frozenset({_S.QUOTE_RECEIVED, _S.FAILED}),

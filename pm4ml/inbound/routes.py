@@ -49,6 +49,24 @@ def _participant_routes() -> list[RouteSpec]:
                 base, "PUT", "participants", "put_participant", "ParticipantsTypeIDPutResponse"
             ),
         ]
+    # The answer to a bulk ``POST /participants``, by its requestId. Its ".../error" must win
+    # over "/participants/{Type}/{ID}", which the sort below ensures.
+    specs += [
+        RouteSpec(
+            "/participants/{ID}/error",
+            "PUT",
+            "participants",
+            "participant_error",
+            "ErrorInformationObject",
+        ),
+        RouteSpec(
+            "/participants/{ID}",
+            "PUT",
+            "participants",
+            "put_participant",
+            "ParticipantsIDPutResponse",
+        ),
+    ]
     return sorted(specs, key=lambda spec: not spec.path.endswith("/error"))
 
 

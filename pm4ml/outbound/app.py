@@ -6,45 +6,26 @@ acceptance, or a bound from the settings runs out.
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from pm4ml.flows.payer import PayerTransfers
+from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
-from pm4ml.outbound import models, responses
+from pm4ml.outbound import models, requests_api, responses
+from pm4ml.outbound.http import json_response, read_json, trace_headers
 from pm4ml.store.schema import Transfer
 
 log = logging.getLogger(__name__)
-BODY_BYTES_MAX = 1_048_576
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return JSONResponse(body, status_code=status)
 
 
 def _error(error: FspiopError, status: int | None = None, row: Transfer | None = None) -> Response:
-    return _json(responses.error_body(error, row), status or error.http_status)
-
-
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > BODY_BYTES_MAX:
-        raise FspiopError(ErrorCode.TOO_LARGE_PAYLOAD)
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise FspiopError(ErrorCode.MALFORMED_SYNTAX, "body is not valid JSON") from None
-
-
-def _trace(request: Request) -> dict[str, str]:
-    return {k: v for k, v in request.headers.items() if k in ("traceparent", "tracestate")}
+    return json_response(responses.error_body(error, row), status or error.http_status)
 
 
 def _transfer_answer(row: Transfer) -> Response:
@@ -52,7 +33,7 @@ def _transfer_answer(row: Transfer) -> Response:
     error shape with the transfer's state, 504 for a timeout and 500 otherwise."""
     state = responses.current_state(row)
     if state != responses.ERROR_OCCURRED:
-        return _json(responses.transfer_response(row))
+        return json_response(responses.transfer_response(row))
     error = responses.last_error(row) or FspiopError(ErrorCode.SERVER_ERROR)
     return _error(error, responses.failure_status(row), row)
 
@@ -62,22 +43,22 @@ class OutboundApi:
         self.payer = payer
 
     async def health(self, request: Request) -> Response:
-        return _json({"status": "ok"})
+        return json_response({"status": "ok"})
 
     async def post_transfer(self, request: Request) -> Response:
         try:
-            body = await _body(request)
+            body = await read_json(request)
             checked = models.validate(models.TransferRequest, body)
         except FspiopError as error:
             return _error(error, 400)
         request_json = checked.model_dump(mode="json", by_alias=True, exclude_none=True)
-        row = await self.payer.create(request_json, _trace(request))
+        row = await self.payer.create(request_json, trace_headers(request))
         return _transfer_answer(row)
 
     async def put_transfer(self, request: Request) -> Response:
         transfer_id = request.path_params["transferId"]
         try:
-            body = await _body(request)
+            body = await read_json(request)
             if isinstance(body, dict) and "acceptParty" in body:
                 step, accepted = "party", models.validate(models.AcceptParty, body)
                 value = bool(getattr(accepted, "acceptParty"))  # noqa: B009
@@ -96,16 +77,17 @@ class OutboundApi:
         row = await self.payer.refresh(transfer_id)
         if row is None or row.direction != Direction.OUTBOUND:
             return _error(FspiopError(ErrorCode.TRANSFER_ID_NOT_FOUND), 404)
-        return _json(responses.status_response(row))
+        return json_response(responses.status_response(row))
 
 
-def create_outbound_app(payer: PayerTransfers) -> Starlette:
+def create_outbound_app(payer: PayerTransfers, requests: PayerRequests) -> Starlette:
     api = OutboundApi(payer)
     routes = [
         Route("/", api.health, methods=["GET"]),
         Route("/transfers", api.post_transfer, methods=["POST"]),
         Route("/transfers/{transferId}", api.put_transfer, methods=["PUT"]),
         Route("/transfers/{transferId}", api.get_transfer, methods=["GET"]),
+        *requests_api.routes(requests),
     ]
     return Starlette(routes=routes)
 

@@ -13,6 +13,7 @@ import contextlib
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -40,7 +41,7 @@ async def test_callbacks_reach_the_other_replica(
         async with contextlib.AsyncExitStack() as stack:
             payer_files = write_keys(tmp_path / "payer", "payerfsp", rsa_keys, ["payeefsp"])
             payee_files = write_keys(tmp_path / "payee", "payeefsp", rsa_keys, ["payerfsp"])
-            common = {
+            common: dict[str, Any] = {
                 "jws_signing_key_path": payer_files.signing_key,
                 "jws_verification_keys_dir": payer_files.verification_dir,
                 "ilp_secret": "payer-secret",
