@@ -149,6 +149,33 @@ def serve() -> None:
     asyncio.run(serve_forever(runtime, listeners, log_level=settings.log_level))
 
 
+@app.command()
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the demo keeps its keys and databases.")
+    ] = Path("demo-data"),
+    send: Annotated[
+        str | None, typer.Option(help="Send one transfer of this amount (USD) after start-up.")
+    ] = None,
+    exit_after: Annotated[
+        bool, typer.Option("--exit", help="Stop after the demo transfer (exit 0 if completed).")
+    ] = False,
+    payer_port: Annotated[int, typer.Option(help="payerfsp FSPIOP port.")] = 4000,
+    payer_outbound_port: Annotated[int, typer.Option(help="payerfsp outbound API port.")] = 4001,
+    payee_port: Annotated[int, typer.Option(help="payeefsp FSPIOP port.")] = 4100,
+    payee_outbound_port: Annotated[int, typer.Option(help="payeefsp outbound API port.")] = 4101,
+) -> None:
+    """Run two DFSPs (payerfsp, payeefsp) on loopback and show money moving between them."""
+    import asyncio
+
+    from pm4ml.demo import DemoPorts, prepare, run_demo
+
+    ports = DemoPorts(payer_port, payer_outbound_port, payee_port, payee_outbound_port)
+    settings = prepare(data_dir, ports)
+    code = asyncio.run(run_demo(settings, console, send, exit_after))
+    raise typer.Exit(code)
+
+
 def _mount_plugins() -> None:
     mounted = {group.name for group in app.registered_groups}
     for ep in entry_points(group="pm4ml.cli"):
