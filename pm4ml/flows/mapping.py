@@ -20,6 +20,8 @@ from pm4ml.connectors import (
     QuoteTerms,
     TransactionType,
 )
+from pm4ml.fspiop.errors import ErrorCode, FspiopError
+from pm4ml.fspiop.ilp import Ilp
 
 
 def fspiop_amount(value: Decimal) -> str:
@@ -160,3 +162,30 @@ def incoming_transfer(
         expiration=parse_datetime(str(body["expiration"])),
         note=quote_request.get("note"),
     )
+
+
+def check_quote_answer(
+    quote_id: str,
+    quote: Mapping[str, Any],
+    *,
+    ilp: Ilp,
+    now: datetime,
+    currency: str | None = None,
+) -> None:
+    """The payer's checks on a ``PUT /quotes/{ID}``: refuse one that cannot be read, has
+    expired, is in another currency, has no condition, or whose ILP packet does not describe
+    this quote and amount (the payer would hold and send the wrong amount)."""
+    amount = quote.get("transferAmount") or {}
+    if currency is not None and amount.get("currency") != currency:
+        raise FspiopError(ErrorCode.VALIDATION_ERROR, "quote is in another currency")
+    if not quote.get("condition"):
+        raise FspiopError(ErrorCode.MISSING_ELEMENT, "quote has no condition")
+    try:
+        expiration = parse_datetime(str(quote.get("expiration")))
+        txn = ilp.transaction_object(str(quote.get("ilpPacket")))
+    except (ValueError, FspiopError):
+        raise FspiopError(ErrorCode.VALIDATION_ERROR, "the quote cannot be read") from None
+    if expiration <= now:
+        raise FspiopError(ErrorCode.QUOTE_EXPIRED, "the quote has expired")
+    if txn.get("quoteId") != quote_id or txn.get("amount") != amount:
+        raise FspiopError(ErrorCode.VALIDATION_ERROR, "ilpPacket does not match the quote")

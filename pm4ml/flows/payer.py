@@ -170,7 +170,13 @@ class PayerTransfers:
             if isinstance(answer, FspiopError):
                 return self._failed(row, answer)
             try:
-                self._check_quote(row, body, answer.body)
+                mapping.check_quote_answer(
+                    quote_id,
+                    answer.body,
+                    ilp=self.ctx.ilp,
+                    now=self.ctx.clock(),
+                    currency=row.currency,
+                )
             except FspiopError as error:
                 return self._failed(row, error)
             row.ilp_packet = str(answer.body["ilpPacket"])
@@ -178,21 +184,6 @@ class PayerTransfers:
             row.data = {**(row.data or {}), "quote": answer.body}
             move(row, S.QUOTE_RECEIVED)
         return row
-
-    def _check_quote(self, row: Transfer, request: dict[str, Any], quote: dict[str, Any]) -> None:
-        """Refuse a quote that is expired, in another currency, or whose ILP packet does not
-        describe this quote (we would hold and send the wrong amount)."""
-        amount = quote.get("transferAmount") or {}
-        if amount.get("currency") != row.currency:
-            raise FspiopError(ErrorCode.VALIDATION_ERROR, "quote is in another currency")
-        expiration = mapping.parse_datetime(str(quote.get("expiration")))
-        if expiration <= self.ctx.clock():
-            raise FspiopError(ErrorCode.QUOTE_EXPIRED, "the quote has expired")
-        txn = self.ctx.ilp.transaction_object(str(quote.get("ilpPacket")))
-        if txn.get("quoteId") != request["quoteId"] or txn.get("amount") != amount:
-            raise FspiopError(ErrorCode.VALIDATION_ERROR, "ilpPacket does not match the quote")
-        if not quote.get("condition"):
-            raise FspiopError(ErrorCode.MISSING_ELEMENT, "quote has no condition")
 
     async def _reserve(self, row: Transfer) -> Transfer:
         quote = (row.data or {})["quote"]

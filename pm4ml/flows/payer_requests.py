@@ -102,21 +102,12 @@ class PayerRequests:
         answer = await self._ask(request, trace, correlation_id=quote_id)
         if isinstance(answer, BusMessage):
             try:
-                self._check_quote(quote_id, answer.body)
+                mapping.check_quote_answer(
+                    quote_id, answer.body, ilp=self.ctx.ilp, now=self.ctx.clock()
+                )
             except FspiopError as error:
                 return error
         return answer
-
-    def _check_quote(self, quote_id: str, quote: Mapping[str, Any]) -> None:
-        try:
-            expiration = mapping.parse_datetime(str(quote.get("expiration")))
-            txn = self.ctx.ilp.transaction_object(str(quote.get("ilpPacket")))
-        except (ValueError, FspiopError):
-            raise FspiopError(ErrorCode.VALIDATION_ERROR, "the quote cannot be read") from None
-        if expiration <= self.ctx.clock():
-            raise FspiopError(ErrorCode.QUOTE_EXPIRED, "the quote has expired")
-        if txn.get("quoteId") != quote_id or txn.get("amount") != quote.get("transferAmount"):
-            raise FspiopError(ErrorCode.VALIDATION_ERROR, "ilpPacket does not match the quote")
 
     # --- accounts at the ALS ------------------------------------------------------------------
 
