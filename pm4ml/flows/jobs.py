@@ -183,7 +183,8 @@ class Jobs:
             return
         if sent.status_code >= 500:
             raise RuntimeError(f"peer answered HTTP {sent.status_code}")
-        raise PermanentFailure(f"peer refused {method} {path}: HTTP {sent.status_code}")
+        detail = sent.response_body[:200].decode("utf-8", "replace")
+        raise PermanentFailure(f"peer refused {method} {path}: HTTP {sent.status_code} {detail}")
 
     async def _cbs(self, payload: Mapping[str, Any]) -> None:
         op, transfer_id = payload["op"], payload["transfer_id"]

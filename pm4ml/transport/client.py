@@ -44,7 +44,6 @@ class ClientOptions:
     source: str
     timeout_seconds: float = 10.0
     connections_max: int = 100
-    keepalive_connections_max: int = 50
     sign: bool = True
     sign_put_parties: bool = True
     ssl_context: ssl.SSLContext | None = None
@@ -80,15 +79,10 @@ class FspiopClient:
             raise ValueError("signing is on but no JWS signing key is configured")
         self.options = options
         self._signer = signer
-        limits = httpx.Limits(
-            max_connections=options.connections_max,
-            max_keepalive_connections=options.keepalive_connections_max,
-        )
         self._http = httpx.AsyncClient(
             base_url=options.base_url,
             timeout=httpx.Timeout(options.timeout_seconds),
-            transport=transport
-            or AiohttpTransport(verify=options.ssl_context or True, limits=limits, trust_env=False),
+            transport=transport or AiohttpTransport(client=lambda: _session(options)),
             trust_env=False,
         )
         # httpx would add "Accept: */*" to every request; FSPIOP callbacks (PUT) carry none.
@@ -169,6 +163,20 @@ class FspiopClient:
                     f"{method} {path}: {type(exc).__name__}",
                 ) from exc
         raise AssertionError("unreachable")
+
+
+def _session(options: ClientOptions) -> aiohttp.ClientSession:
+    """The aiohttp session under the httpx client (created on first use, inside the loop).
+    It must not add its own ``Accept: */*``: a peer validates an Accept header when one is
+    present, and the reference refuses that one on a callback (3101)."""
+    connector = aiohttp.TCPConnector(
+        limit=options.connections_max,
+        keepalive_timeout=30,
+        ssl=options.ssl_context if options.ssl_context is not None else True,
+    )
+    return aiohttp.ClientSession(
+        connector=connector, skip_auto_headers=("Accept",), trust_env=False
+    )
 
 
 def _never_sent(exc: BaseException) -> bool:
