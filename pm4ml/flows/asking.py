@@ -96,3 +96,11 @@ def response_headers(message: BusMessage) -> dict[str, str]:
     """The callback's headers as the Outbound API echoes them (without pm4ml's own
     ``signature`` verification status, which is not a header)."""
     return {k: v for k, v in message.headers.items() if k != "signature"}
+
+
+FINAL_TRANSFER_STATES = frozenset({"COMMITTED", "ABORTED"})
+
+
+def transfer_answer_is_final(message: BusMessage) -> bool:
+    """A ``PUT /transfers`` that is not final yet (``RESERVED``) does not end the wait."""
+    return message.body.get("transferState") in FINAL_TRANSFER_STATES

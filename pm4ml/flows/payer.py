@@ -19,7 +19,7 @@ from typing import Any
 
 from pm4ml.connectors import Money, OutgoingTransfer, PartyId, Role, to_fspiop_error
 from pm4ml.flows import mapping
-from pm4ml.flows.asking import Ask, ask
+from pm4ml.flows.asking import Ask, ask, transfer_answer_is_final
 from pm4ml.flows.context import FlowContext
 from pm4ml.flows.jobs import queue_cbs
 from pm4ml.flows.payer_results import abort_outbound, apply_transfer_answer, fail, move
@@ -105,7 +105,7 @@ class PayerTransfers:
 
     async def proceed(self, transfer_id: str) -> Transfer:
         """Run the transfer from its stored state until it is final or waits for the caller."""
-        row = await self._load(transfer_id)
+        row = await self.ctx.store.existing_transfer(transfer_id)
         if row.state == S.PARTY_LOOKUP_SENT:
             row = await self._lookup(row)
             if row.state == S.PARTY_RECEIVED and not self.options.auto_accept_party:
@@ -129,7 +129,7 @@ class PayerTransfers:
             return row
         path = f"/transfers/{transfer_id}"
         await self._ask("GET", path, None, row.payee_fsp, path.strip("/"), row)
-        return await self._load(transfer_id)
+        return await self.ctx.store.existing_transfer(transfer_id)
 
     # --- steps ----------------------------------------------------------------------------------
 
@@ -138,7 +138,7 @@ class PayerTransfers:
         path = f"/parties/{party}"
         answer = await self._ask("GET", path, None, None, path.strip("/"), row)
         async with self.ctx.store.transaction() as session:
-            row = await self._locked(session, row.transfer_id)
+            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
             if row.state != S.PARTY_LOOKUP_SENT:
                 return row
             if isinstance(answer, FspiopError):
@@ -156,7 +156,7 @@ class PayerTransfers:
         expiration = self.ctx.clock() + timedelta(seconds=self.ctx.expiry_seconds)
         body = quote_request(row, quote_id, self.ctx.dfsp_id, mapping.fspiop_datetime(expiration))
         async with self.ctx.store.transaction() as session:
-            row = await self._locked(session, row.transfer_id)
+            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
             if row.state != S.PARTY_RECEIVED:
                 return row
             row.quote_id = quote_id
@@ -164,7 +164,7 @@ class PayerTransfers:
             move(row, S.QUOTE_REQUESTED)
         answer = await self._ask("POST", "/quotes", body, row.payee_fsp, f"quotes/{quote_id}", row)
         async with self.ctx.store.transaction() as session:
-            row = await self._locked(session, row.transfer_id)
+            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
             if row.state != S.QUOTE_REQUESTED:
                 return row
             if isinstance(answer, FspiopError):
@@ -204,7 +204,7 @@ class PayerTransfers:
             error = to_fspiop_error(exc, Role.PAYER)
         jobs: list[Job] = []
         async with self.ctx.store.transaction() as session:
-            row = await self._locked(session, row.transfer_id)
+            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
             if row.state != S.QUOTE_RECEIVED:
                 return row
             if error is not None:
@@ -230,7 +230,7 @@ class PayerTransfers:
             "expiration": mapping.fspiop_datetime(row.expiration),
         }
         async with self.ctx.store.transaction() as session:
-            row = await self._locked(session, row.transfer_id)
+            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
             if row.state != S.FUNDS_RESERVED:
                 return row
             row.data = {**(row.data or {}), "transfer_request": body}
@@ -242,7 +242,7 @@ class PayerTransfers:
     async def _settle(self, transfer_id: str, answer: BusMessage | FspiopError) -> Transfer:
         jobs: list[Job] = []
         async with self.ctx.store.transaction() as session:
-            row = await self._locked(session, transfer_id)
+            row = await self.ctx.store.locked_transfer(session, transfer_id)
             if isinstance(answer, BusMessage):
                 # Normally the inbound server applied it already; this covers a race.
                 jobs = apply_transfer_answer(session, row, answer.kind, answer.body)
@@ -280,7 +280,7 @@ class PayerTransfers:
             wait_seconds=self.ctx.callback_wait_seconds,
             trace=(row.data or {}).get("trace") or None,
             record=record,
-            final=_final if key.startswith("transfers/") else None,
+            final=transfer_answer_is_final if key.startswith("transfers/") else None,
         )
 
     async def _log_sent(self, transfer_id: str, path: str, sent: Sent) -> None:
@@ -300,7 +300,7 @@ class PayerTransfers:
 
     async def _wait_for_caller(self, row: Transfer) -> Transfer:
         async with self.ctx.store.transaction() as session:
-            row = await self._locked(session, row.transfer_id)
+            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
             row.data = {**(row.data or {}), "waiting": True}
         return row
 
@@ -308,22 +308,6 @@ class PayerTransfers:
         move(row, S.FAILED)
         fail(row, error)
         return row
-
-    async def _load(self, transfer_id: str) -> Transfer:
-        async with self.ctx.store.reading() as session:
-            row = await self.ctx.store.transfer(session, transfer_id)
-        assert row is not None, transfer_id
-        return row
-
-    async def _locked(self, session: Any, transfer_id: str) -> Transfer:
-        row = await self.ctx.store.transfer(session, transfer_id, lock=True)
-        assert row is not None, transfer_id
-        return row
-
-
-def _final(message: BusMessage) -> bool:
-    """A ``PUT /transfers`` that is not final yet (``RESERVED``) does not end the wait."""
-    return message.kind == "error" or message.body.get("transferState") != "RESERVED"
 
 
 def quote_request(row: Transfer, quote_id: str, dfsp_id: str, expiration: str) -> dict[str, Any]:

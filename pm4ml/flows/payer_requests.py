@@ -41,11 +41,10 @@ from typing import Any
 from urllib.parse import quote as url_quote
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm4ml.connectors import PartyId
 from pm4ml.flows import mapping
-from pm4ml.flows.asking import Answer, Ask, ask, response_headers
+from pm4ml.flows.asking import Answer, Ask, ask, response_headers, transfer_answer_is_final
 from pm4ml.flows.context import FlowContext
 from pm4ml.flows.messages import body_hash
 from pm4ml.flows.payer_results import fail, move
@@ -61,7 +60,6 @@ S = TransferState
 PARTY_LIST_MAX = 10_000
 #: ``Transfer.data`` key marking a simple transfer: no CBS hold, nothing to commit or release.
 SIMPLE = "simple"
-FINAL_TRANSFER_STATES = frozenset({"COMMITTED", "ABORTED"})
 _PATH_SAFE = "@+:"
 
 
@@ -153,7 +151,9 @@ class PayerRequests:
         transfer_id = row.transfer_id
         body = request["transfersPostRequest"]
         ask_ = Ask("POST", "/transfers", body, fsp_id, f"transfers/{transfer_id}")
-        answer = await self._ask(ask_, trace, transfer_id=transfer_id, final=_final_transfer)
+        answer = await self._ask(
+            ask_, trace, transfer_id=transfer_id, final=transfer_answer_is_final
+        )
         return await self._settle(transfer_id, answer)
 
     def _simple_row(
@@ -246,16 +246,18 @@ class PayerRequests:
             return row
         path = f"/transfers/{transfer_id}"
         request = Ask("GET", path, None, row.peer_fsp, path.strip("/"))
-        answer = await self._ask(request, trace, transfer_id=transfer_id, final=_final_transfer)
+        answer = await self._ask(
+            request, trace, transfer_id=transfer_id, final=transfer_answer_is_final
+        )
         if isinstance(answer, BusMessage):
             return await self._settle(transfer_id, answer)
-        return await self._load(transfer_id)
+        return await self.ctx.store.existing_transfer(transfer_id)
 
     async def _settle(self, transfer_id: str, answer: Answer) -> Transfer:
         """Record how the request ended. A callback was applied to the row by the inbound
         server before it reached us; what is left is what only this flow knows."""
         async with self.ctx.store.transaction() as session:
-            row = await self._locked(session, transfer_id)
+            row = await self.ctx.store.locked_transfer(session, transfer_id)
             if isinstance(answer, BusMessage):
                 row.data = {**(row.data or {}), "fulfil_headers": response_headers(answer)}
             elif row.state == S.TRANSFER_SENT:
@@ -302,22 +304,6 @@ class PayerRequests:
             record=record,
             final=final,
         )
-
-    async def _load(self, transfer_id: str) -> Transfer:
-        async with self.ctx.store.reading() as session:
-            row = await self.ctx.store.transfer(session, transfer_id)
-        assert row is not None, transfer_id
-        return row
-
-    async def _locked(self, session: AsyncSession, transfer_id: str) -> Transfer:
-        row = await self.ctx.store.transfer(session, transfer_id, lock=True)
-        assert row is not None, transfer_id
-        return row
-
-
-def _final_transfer(message: BusMessage) -> bool:
-    """Only ``COMMITTED`` or ``ABORTED`` ends the wait for a transfer's answer."""
-    return message.body.get("transferState") in FINAL_TRANSFER_STATES
 
 
 def _path(party: PartyId) -> str:

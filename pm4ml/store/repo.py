@@ -53,6 +53,19 @@ class Store:
             query = query.with_for_update()
         return (await session.execute(query)).scalar_one_or_none()
 
+    async def existing_transfer(self, transfer_id: str) -> Transfer:
+        """A transfer a flow knows exists (it stored it), read outside any transaction."""
+        async with self.reading() as session:
+            row = await self.transfer(session, transfer_id)
+        assert row is not None, transfer_id
+        return row
+
+    async def locked_transfer(self, session: AsyncSession, transfer_id: str) -> Transfer:
+        """A transfer a flow knows exists, locked for this transaction's update."""
+        row = await self.transfer(session, transfer_id, lock=True)
+        assert row is not None, transfer_id
+        return row
+
     async def quote(
         self, session: AsyncSession, quote_id: str, *, lock: bool = False
     ) -> Quote | None:

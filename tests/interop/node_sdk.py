@@ -14,8 +14,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-CACHE = REPO / ".cache" / "sdk-scheme-adapter"
+# Outside the clone, so that every checkout on this machine (CI's fresh clones included) shares
+# one install; override with PM4ML_INTEROP_CACHE.
+CACHE = Path(
+    os.environ.get("PM4ML_INTEROP_CACHE", Path.home() / ".cache" / "pm4ml" / "sdk-scheme-adapter")
+)
 PACKAGE = "@mojaloop/sdk-scheme-adapter@18.0.2"
 ENTRY = CACHE / "node_modules" / "@mojaloop" / "sdk-scheme-adapter" / "src" / "index.js"
 PRELOAD = Path(__file__).with_name("loopback.js")
@@ -47,13 +50,16 @@ def install() -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not ENTRY.is_file():
+        # The marker is written only after npm succeeded: an interrupted install is redone.
+        marker = CACHE / ".installed"
+        if not (ENTRY.is_file() and marker.is_file() and marker.read_text() == PACKAGE):
             subprocess.run(
                 ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(CACHE), PACKAGE],
                 check=True,
                 timeout=1200,
                 capture_output=True,
             )
+            marker.write_text(PACKAGE)
     return ENTRY
 
 
