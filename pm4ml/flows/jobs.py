@@ -177,6 +177,7 @@ class Jobs:
                 body=body,
                 transfer_id=job.transfer_id,
                 status_code=sent.status_code,
+                created_at=sent.sent_at,
                 error_code=sent.error.code_text if sent.error else None,
             )
         if sent.ok:

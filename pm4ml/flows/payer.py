@@ -295,6 +295,7 @@ class PayerTransfers:
                 body=sent.body,
                 transfer_id=transfer_id,
                 status_code=sent.status_code,
+                created_at=sent.sent_at,
                 error_code=sent.error.code_text if sent.error else None,
             )
 

@@ -291,6 +291,7 @@ class PayerRequests:
                     transfer_id=transfer_id,
                     correlation_id=correlation_id,
                     status_code=sent.status_code,
+                    created_at=sent.sent_at,
                     error_code=sent.error.code_text if sent.error else None,
                 )
 

@@ -129,9 +129,12 @@ class Store:
         status_code: int | None = None,
         signature: str | None = None,
         error_code: str | None = None,
+        created_at: datetime | None = None,
     ) -> None:
         """Add one FSPIOP message to the log. Headers are stored as received or sent (the
-        signature included); no key material ever passes through here."""
+        signature included); no key material ever passes through here. An outgoing message
+        is logged after its answer but stamped with the time it was sent (``created_at``), so
+        the log reads in causal order even when its callback was logged first."""
         text = body.decode("utf-8", "replace")[:MESSAGE_BODY_CHARS_MAX] if body else None
         session.add(
             Message(
@@ -148,7 +151,7 @@ class Store:
                 status_code=status_code,
                 signature=signature,
                 error_code=error_code,
-                created_at=utcnow(),
+                created_at=created_at or utcnow(),
             )
         )
 
@@ -156,7 +159,7 @@ class Store:
         query = (
             select(Message)
             .where((Message.transfer_id.in_(ids)) | (Message.correlation_id.in_(ids)))
-            .order_by(Message.id)
+            .order_by(Message.created_at, Message.id)
         )
         return list((await session.execute(query)).scalars())
 

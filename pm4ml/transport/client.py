@@ -60,6 +60,7 @@ class Sent:
     status_code: int
     response_body: bytes = b""
     error: FspiopError | None = field(default=None)
+    sent_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def ok(self) -> bool:
@@ -137,6 +138,7 @@ class FspiopClient:
     ) -> Sent:
         """Send one request. Returns :class:`Sent` for any HTTP answer (check ``ok``); raises
         ``FspiopError`` 1001 when the peer could not be reached or did not answer in time."""
+        sent_at = datetime.now(UTC)
         headers = self.headers_for(
             method, path, body, destination=destination, version=version, extra=extra_headers
         )
@@ -144,7 +146,9 @@ class FspiopClient:
         error = None
         if not 200 <= response.status_code < 300:
             error = _error_from_response(response)
-        return Sent(method, path, headers, body, response.status_code, response.content, error)
+        return Sent(
+            method, path, headers, body, response.status_code, response.content, error, sent_at
+        )
 
     async def _request(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None
