@@ -164,7 +164,13 @@ def demo(
         Path, typer.Option(help="Where the demo keeps its keys and databases.")
     ] = Path("demo-data"),
     send: Annotated[
-        str | None, typer.Option(help="Send one transfer of this amount (USD) after start-up.")
+        str | None,
+        typer.Option(
+            "--send",
+            "--transfer",
+            metavar="AMOUNT",
+            help="Send one transfer of this amount (USD) after start-up.",
+        ),
     ] = None,
     exit_after: Annotated[
         bool, typer.Option("--exit", help="Stop after the demo transfer (exit 0 if completed).")
@@ -175,13 +181,10 @@ def demo(
     payee_outbound_port: Annotated[int, typer.Option(help="payeefsp outbound API port.")] = 4101,
 ) -> None:
     """Run two DFSPs (payerfsp, payeefsp) on loopback and show money moving between them."""
-
-    from pm4ml.demo import DemoPorts, prepare, run_demo
+    from pm4ml.demo import DemoPorts, main
 
     ports = DemoPorts(payer_port, payer_outbound_port, payee_port, payee_outbound_port)
-    settings = prepare(data_dir, ports)
-    code = run_loop(run_demo(settings, console, send, exit_after))
-    raise typer.Exit(code)
+    raise typer.Exit(main(console, data_dir, ports, send, exit_after, run_loop))
 
 
 def _mount_plugins() -> None:

@@ -2,17 +2,24 @@
 database and ledger, JWS on both ways, talking FSPIOP to each other with no hub in between.
 
 Keys and ILP secrets are generated on the first run into the demo's data directory and reused
-after, as are the ledger accounts, so the demo can be stopped and started again.
+after, as are the ledger accounts, so the demo can be stopped and started again. The demo runs
+on the embedded defaults whatever the environment says (no ``PM4ML_*`` variable can point it
+at a shared database or a Redis bus).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import secrets
+import shlex
+import socket
 import uuid
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -21,196 +28,373 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rich.console import Console
 
-from pm4ml.config import Settings, load_settings
+from pm4ml.config import ConfigError, Settings, load_settings
 from pm4ml.connectors import PartyId
 from pm4ml.runtime import Runtime
-from pm4ml.server import Listener, running
+from pm4ml.server import Listener, Served, running
 from pm4ml.store.schema import upgrade_all
 
+PAYER_FSP = "payerfsp"
+PAYEE_FSP = "payeefsp"
 PAYER = PartyId("MSISDN", "44123456789")
 PAYEE = PartyId("MSISDN", "27713803912")
-ACCOUNTS = {
-    "payerfsp": [(PAYER, "Mats Hagman", Decimal(1000)), (PartyId("MSISDN", "44123456790"),
-                                                          "Ann Payer", Decimal(500))],
-    "payeefsp": [(PAYEE, "Jane Doe", Decimal(0)), (PartyId("MSISDN", "27713803913"),
-                                                    "John Doe", Decimal(0))],
-}  # fmt: skip
+CURRENCY = "USD"
+ACCOUNTS: dict[str, list[tuple[PartyId, str, Decimal]]] = {
+    PAYER_FSP: [
+        (PAYER, "Mats Hagman", Decimal(1000)),
+        (PartyId("MSISDN", "44123456790"), "Ann Payer", Decimal(500)),
+    ],
+    PAYEE_FSP: [
+        (PAYEE, "Jane Doe", Decimal(0)),
+        (PartyId("MSISDN", "27713803913"), "John Doe", Decimal(0)),
+    ],
+}
+HOST = "127.0.0.1"
+SEND_TIMEOUT_SECONDS = 60.0
+SETTLE_SECONDS = 5.0
+
+
+class DemoError(Exception):
+    """The demo cannot start; the message says why and what to change."""
 
 
 @dataclass(frozen=True)
 class DemoPorts:
+    """The four loopback ports of the demo (0 picks a free one)."""
+
     payer_inbound: int = 4000
     payer_outbound: int = 4001
     payee_inbound: int = 4100
     payee_outbound: int = 4101
 
 
-def _key_files(base: Path, fsp: str, peer: str) -> tuple[Path, Path]:
-    """``base/<fsp>/jws.key`` (0600) and ``base/<fsp>/peers/``; the peer's public key is
-    copied in by :func:`prepare` once both exist."""
-    home = base / fsp
-    (home / "peers").mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class Sockets:
+    """One DFSP's listening sockets, bound before anything else so a busy port stops the demo
+    at once and port 0 is resolved before the peers learn each other's address."""
+
+    inbound: socket.socket
+    outbound: socket.socket
+
+    @property
+    def inbound_port(self) -> int:
+        return int(self.inbound.getsockname()[1])
+
+    @property
+    def outbound_port(self) -> int:
+        return int(self.outbound.getsockname()[1])
+
+
+def bind_ports(ports: DemoPorts) -> dict[str, Sockets]:
+    """Bind the four ports; :class:`DemoError` names the option of a port that is taken."""
+    wanted = [
+        (ports.payer_inbound, "--payer-port"),
+        (ports.payer_outbound, "--payer-outbound-port"),
+        (ports.payee_inbound, "--payee-port"),
+        (ports.payee_outbound, "--payee-outbound-port"),
+    ]
+    bound: list[socket.socket] = []
+    for port, option in wanted:
+        try:  # SO_REUSEADDR like pm4ml.server.bind, and nothing left open when refused
+            sock = socket.create_server((HOST, port), backlog=2048)
+        except OSError as exc:
+            for other in bound:
+                other.close()
+            raise DemoError(f"cannot listen on {HOST}:{port} ({option}): {exc.strerror}") from None
+        sock.setblocking(False)
+        bound.append(sock)
+    return {PAYER_FSP: Sockets(bound[0], bound[1]), PAYEE_FSP: Sockets(bound[2], bound[3])}
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` readable by the owner only, atomically (an interrupted first run never
+    leaves an empty key behind)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+    os.replace(partial, path)
+
+
+def ensure_identity(home: Path) -> tuple[Path, Path]:
+    """``home/jws.key`` (RSA 2048, 0600) with ``home/jws.pub``, and ``home/ilp.secret`` (0600):
+    generated when missing, reused when present. Returns the key and secret paths."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "peers").mkdir(exist_ok=True)
     key = home / "jws.key"
     if not key.exists():
         private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        key.touch(mode=0o600)
-        key.write_bytes(
-            private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
+        public = private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        (home / "jws.pub").write_bytes(
-            private.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
+        (home / "jws.pub").write_bytes(public)  # before the key: a key implies its pub
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
+        _write_private(key, pem)
     secret = home / "ilp.secret"
     if not secret.exists():
-        secret.touch(mode=0o600)
-        secret.write_text(secrets.token_urlsafe(32))
-    return key, home / "peers"
+        _write_private(secret, secrets.token_urlsafe(32).encode())
+    return key, secret
 
 
-def prepare(data_dir: Path, ports: DemoPorts) -> dict[str, Settings]:
-    """Keys, secrets, settings and migrated databases for both DFSPs (synchronous)."""
+def demo_settings(fsp: str, peer_inbound_port: int, own: Sockets, home: Path) -> Settings:
+    """One DFSP's settings: every field at its default, then the demo's values, so nothing in
+    the environment or a ``PM4ML_CONFIG_FILE`` changes what the demo runs on."""
+    key, secret = ensure_identity(home)
+    values: dict[str, Any] = {name: field.default for name, field in Settings.model_fields.items()}
+    values.update(
+        dfsp_id=fsp,
+        peer_endpoint=f"http://{HOST}:{peer_inbound_port}",
+        inbound_host=HOST,
+        inbound_port=own.inbound_port,
+        outbound_host=HOST,
+        outbound_port=own.outbound_port,
+        data_dir=home,
+        jws_signing_key_path=key,
+        jws_verification_keys_dir=home / "peers",
+        ilp_secret=secret.read_text().strip(),
+        log_level="WARNING",
+    )
+    return load_settings(None, **values)
+
+
+def prepare(data_dir: Path, sockets: dict[str, Sockets]) -> dict[str, Settings]:
+    """Keys, secrets, settings and migrated databases for both DFSPs (synchronous: it runs
+    before the event loop starts)."""
     data_dir = data_dir.resolve()
-    settings: dict[str, Settings] = {}
-    inbound = {"payerfsp": ports.payer_inbound, "payeefsp": ports.payee_inbound}
-    outbound = {"payerfsp": ports.payer_outbound, "payeefsp": ports.payee_outbound}
-    for fsp, peer in (("payerfsp", "payeefsp"), ("payeefsp", "payerfsp")):
-        key, peers = _key_files(data_dir, fsp, peer)
-        settings[fsp] = load_settings(
-            dfsp_id=fsp,
-            peer_endpoint=f"http://127.0.0.1:{inbound[peer]}",
-            inbound_port=inbound[fsp],
-            outbound_port=outbound[fsp],
-            data_dir=data_dir / fsp,
-            jws_signing_key_path=key,
-            jws_verification_keys_dir=peers,
-            ilp_secret=(data_dir / fsp / "ilp.secret").read_text(),
-            log_level="WARNING",
-        )
-    for fsp, peer in (("payerfsp", "payeefsp"), ("payeefsp", "payerfsp")):
+    pairs = ((PAYER_FSP, PAYEE_FSP), (PAYEE_FSP, PAYER_FSP))
+    settings = {
+        fsp: demo_settings(fsp, sockets[peer].inbound_port, sockets[fsp], data_dir / fsp)
+        for fsp, peer in pairs
+    }
+    for fsp, peer in pairs:
         public = (data_dir / peer / "jws.pub").read_bytes()
         (data_dir / fsp / "peers" / f"{peer}.pem").write_bytes(public)
         upgrade_all(settings[fsp])
     return settings
 
 
-async def _seed(runtime: Runtime, fsp: str) -> None:
+async def seed(runtime: Runtime, fsp: str) -> None:
+    """Open ``fsp``'s demo accounts; an account that is already open is left as it is."""
     from pm4ml_ledger import AccountExists, Ledger
 
     ledger = Ledger(runtime.store.engine)
-    for party, name, balance in ACCOUNTS[fsp]:
+    for party, name, opening in ACCOUNTS[fsp]:
         with contextlib.suppress(AccountExists):
-            await ledger.open_account(party, "USD", display_name=name, balance=balance)
+            await ledger.open_account(party, CURRENCY, display_name=name, balance=opening)
 
 
 async def balance(runtime: Runtime, party: PartyId) -> Decimal:
+    """The ledger balance of ``party``'s USD account at this DFSP."""
     from pm4ml_ledger import Ledger
 
-    return (await Ledger(runtime.store.engine).balance(party, "USD")).balance
+    return (await Ledger(runtime.store.engine).balance(party, CURRENCY)).balance
 
 
 def transfer_body(amount: str) -> dict[str, Any]:
+    """The sdk-scheme-adapter ``POST /transfers`` body from Mats Hagman to Jane Doe."""
     return {
         "homeTransactionId": str(uuid.uuid4()),
-        "from": {"idType": "MSISDN", "idValue": PAYER.id_value, "displayName": "Mats Hagman"},
-        "to": {"idType": "MSISDN", "idValue": PAYEE.id_value},
+        "from": {"idType": PAYER.id_type, "idValue": PAYER.id_value, "displayName": "Mats Hagman"},
+        "to": {"idType": PAYEE.id_type, "idValue": PAYEE.id_value},
         "amountType": "SEND",
-        "currency": "USD",
+        "currency": CURRENCY,
         "amount": amount,
         "transactionType": "TRANSFER",
     }
 
 
-async def run_demo(
-    settings: dict[str, Settings], console: Console, send: str | None, exit_after: bool
+def check_amount(amount: str) -> str:
+    """``amount`` as the FSPIOP ``Amount`` type wants it (positive, at most 18 digits before
+    the point and 4 after); :class:`DemoError` if it is not one."""
+    try:
+        value = Decimal(amount).normalize()
+        exponent = value.as_tuple().exponent
+        valid = isinstance(exponent, int) and exponent >= -4 and value.adjusted() < 18
+        valid = valid and value > 0
+    except InvalidOperation:
+        valid = False
+    if not valid:
+        raise DemoError(f"--send: expected a positive amount like 10 or 2.5: {amount!r}")
+    return format(value, "f")
+
+
+def main(
+    console: Console,
+    data_dir: Path,
+    ports: DemoPorts,
+    send: str | None,
+    exit_after: bool,
+    loop_runner: Callable[[Coroutine[Any, Any, int]], int] = asyncio.run,
 ) -> int:
-    """Start both DFSPs; send one transfer if asked; run until stopped (or exit after it)."""
+    """``pm4ml demo``: bind, prepare, run on ``loop_runner`` (the CLI passes its uvloop runner).
+    Returns the exit code: 0, 1 when the demo transfer did not complete, 2 when the demo cannot
+    start, 130 when interrupted before the servers could stop on their own."""
+    errors = Console(stderr=True)
+    try:
+        amount = None if send is None else check_amount(send)
+        sockets = bind_ports(ports)
+    except DemoError as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 2
+    try:
+        settings = prepare(data_dir, sockets)
+        return loop_runner(run_demo(settings, sockets, console, amount, exit_after))
+    except (ConfigError, LookupError, TypeError, OSError, RuntimeError) as exc:
+        errors.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("Stopped.")
+        return 130
+    finally:
+        for pair in sockets.values():
+            pair.inbound.close()
+            pair.outbound.close()
+
+
+async def run_demo(
+    settings: dict[str, Settings],
+    sockets: dict[str, Sockets],
+    console: Console,
+    amount: str | None,
+    exit_after: bool,
+) -> int:
+    """Start both DFSPs; send one transfer if asked; run until stopped (or exit after it, 0
+    when it completed)."""
     runtimes = {fsp: Runtime.create(value) for fsp, value in settings.items()}
     for fsp, runtime in runtimes.items():
-        await _seed(runtime, fsp)
+        await seed(runtime, fsp)
     async with contextlib.AsyncExitStack() as stack:
-        served = []
+        served: list[Served] = []
         for fsp, runtime in runtimes.items():
-            s = settings[fsp]
+            own = sockets[fsp]
             listeners = [
-                Listener("inbound", runtime.inbound_app(), s.inbound_host, s.inbound_port),
-                Listener("outbound", runtime.outbound_app(), s.outbound_host, s.outbound_port),
+                Listener("inbound", runtime.inbound_app(), HOST, own.inbound_port, own.inbound),
+                Listener("outbound", runtime.outbound_app(), HOST, own.outbound_port, own.outbound),
             ]
             served.append(await stack.enter_async_context(running(runtime, listeners)))
-        _describe(console, settings)
+        describe(console, settings)
         code = 0
-        if send is not None:
-            code = await _send(console, runtimes, settings["payerfsp"], send)
+        if amount is not None:
+            code = await send_demo_transfer(console, runtimes, settings[PAYER_FSP], amount)
         if exit_after:
             return code
-        console.print("[dim]Running; press Ctrl-C to stop.[/dim]")
-        await asyncio.wait(
-            [asyncio.ensure_future(item.wait()) for item in served],
-            return_when=asyncio.FIRST_COMPLETED,
-        )
+        console.print("\n[dim]Running; press Ctrl-C to stop.[/dim]")
+        waits = [asyncio.ensure_future(item.wait()) for item in served]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
+    console.print("Stopped.")
     return 0
 
 
-def _describe(console: Console, settings: dict[str, Settings]) -> None:
-    payer, payee = settings["payerfsp"], settings["payeefsp"]
-    console.print("[bold]pm4ml demo[/bold]: two DFSPs on loopback, JWS on, SQLite, ledger CBS")
-    for s in (payer, payee):
-        console.print(
-            f"  {s.dfsp_id}: FSPIOP http://127.0.0.1:{s.inbound_port}  "
-            f"outbound API http://127.0.0.1:{s.outbound_port}  data {s.data_dir}"
-        )
-    console.print("\nSend money from Mats Hagman (payerfsp) to Jane Doe (payeefsp):")
+def _say(console: Console, text: str) -> None:
+    """A line meant to be pasted: never wrapped, never recoloured."""
+    console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+
+def describe(console: Console, settings: dict[str, Settings]) -> None:
+    """What is running, and exactly what to type to send money and to see the balances."""
+    payer = settings[PAYER_FSP]
     console.print(
-        f"  curl -s http://127.0.0.1:{payer.outbound_port}/transfers "
-        "-H 'content-type: application/json' -d '"
-        + httpx.Request("POST", "/", json=transfer_body("10")).content.decode()
-        + "'",
-        highlight=False,
-        soft_wrap=True,
+        "[bold]pm4ml demo[/bold]: two DFSPs on loopback, FSPIOP peer to peer with JWS on both "
+        "ways, SQLite, in-process bus, ledger CBS"
     )
-    console.print("See the balances:")
-    for s, party in ((payer, PAYER), (payee, PAYEE)):
-        console.print(
-            f"  PM4ML_DATA_DIR={s.data_dir} pm4ml ledger balance "
-            f"--id-type MSISDN --id-value {party.id_value} --currency USD",
-            highlight=False,
+    for s in settings.values():
+        _say(
+            console,
+            f"  {s.dfsp_id}: FSPIOP http://{HOST}:{s.inbound_port}  "
+            f"outbound API http://{HOST}:{s.outbound_port}  data {s.data_dir}",
+        )
+        for party, name, _ in ACCOUNTS[s.dfsp_id]:
+            _say(console, f"      {party.id_type} {party.id_value} {name} ({CURRENCY})")
+    console.print("\nSend money from Mats Hagman (payerfsp) to Jane Doe (payeefsp):")
+    body = json.dumps(transfer_body("10"), indent=2)
+    _say(
+        console,
+        f"curl -s http://{HOST}:{payer.outbound_port}/transfers "
+        f"-H 'content-type: application/json' -d '{body}'",
+    )
+    console.print(
+        "\nSee the balances (each DFSP has its own ledger; [bold]pm4ml ledger accounts[/bold] "
+        "with the same PM4ML_DATA_DIR lists all its accounts):"
+    )
+    for s, party in zip(settings.values(), (PAYER, PAYEE), strict=True):
+        _say(
+            console,
+            f"PM4ML_DATA_DIR={shlex.quote(str(s.data_dir))} pm4ml ledger balance "
+            f"--id-type {party.id_type} --id-value {party.id_value} --currency {CURRENCY}",
         )
 
 
-async def _send(
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"message": response.text[:200]}
+    return body if isinstance(body, dict) else {"message": str(body)[:200]}
+
+
+async def _settled(
+    read: Callable[[], Awaitable[list[Decimal]]], before: list[Decimal], completed: bool
+) -> list[Decimal]:
+    """The balances once both moved (the CBS commits run right after the answer), or as they
+    are after :data:`SETTLE_SECONDS`; at once when the transfer did not complete."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_SECONDS
+    while True:
+        after = await read()
+        moved = all(a != b for a, b in zip(after, before, strict=True))
+        if not completed or moved or loop.time() >= deadline:
+            return after
+        await asyncio.sleep(0.05)
+
+
+async def send_demo_transfer(
     console: Console, runtimes: dict[str, Runtime], payer: Settings, amount: str
 ) -> int:
-    before = [
-        await balance(runtimes["payerfsp"], PAYER),
-        await balance(runtimes["payeefsp"], PAYEE),
-    ]
-    url = f"http://127.0.0.1:{payer.outbound_port}/transfers"
-    async with httpx.AsyncClient(timeout=60) as http:
-        response = await http.post(url, json=transfer_body(amount))
-    body = response.json()
-    state = body.get("currentState") or (body.get("transferState") or {}).get("currentState")
-    await runtimes["payerfsp"].ctx.jobs.flush_done()
-    for _ in range(100):  # the CBS commits run right after the answer; wait for them
-        after = [await balance(runtimes["payerfsp"], PAYER),
-                 await balance(runtimes["payeefsp"], PAYEE)]  # fmt: skip
-        if state != "COMPLETED" or after != before:
-            break
-        await asyncio.sleep(0.05)
+    """POST one transfer to the payer's outbound API over HTTP; print its outcome and both
+    balances before and after. Returns 0 when it completed, else 1."""
+
+    async def balances() -> list[Decimal]:
+        return [
+            await balance(runtimes[PAYER_FSP], PAYER),
+            await balance(runtimes[PAYEE_FSP], PAYEE),
+        ]
+
+    before = await balances()
+    url = f"http://{HOST}:{payer.outbound_port}/transfers"
+    try:
+        async with httpx.AsyncClient(timeout=SEND_TIMEOUT_SECONDS) as http:
+            response = await http.post(url, json=transfer_body(amount))
+        status, body = str(response.status_code), _json(response)
+    except httpx.HTTPError as exc:
+        status, body = "none", {"message": f"{type(exc).__name__}: {exc}"}
+    outcome = body.get("transferState") or body  # the error shape nests the transfer
+    state = str(outcome.get("currentState") or "FAILED")
+    after = await _settled(balances, before, state == "COMPLETED")
+    colour = "green" if state == "COMPLETED" else "red"
     console.print(
-        f"\nDemo transfer of {amount} USD: [bold]{state}[/bold] (HTTP {response.status_code})"
+        f"\nDemo transfer of {amount} {CURRENCY}: [bold {colour}]{state}[/] (HTTP {status})",
+        highlight=False,
     )
-    transfer_id = body.get("transferId") or (body.get("transferState") or {}).get("transferId")
-    console.print(f"  transfer id {transfer_id}")
-    fulfil = (body.get("fulfil") or {}).get("body") or {}
-    if fulfil:
-        console.print(f"  fulfilment {fulfil.get('fulfilment')}")
+    transfer_id = outcome.get("transferId")
+    if transfer_id:
+        _say(console, f"  transfer id {transfer_id}")
+    fulfilment = ((outcome.get("fulfil") or {}).get("body") or {}).get("fulfilment")
+    if fulfilment:
+        _say(console, f"  fulfilment  {fulfilment}")
     if state != "COMPLETED":
-        console.print(f"  error {body.get('statusCode')}: {body.get('message')}")
-    console.print(f"  payer Mats Hagman: {before[0]} -> {after[0]} USD")
-    console.print(f"  payee Jane Doe:    {before[1]} -> {after[1]} USD")
+        mojaloop = (outcome.get("lastError") or {}).get("mojaloopError") or {}
+        error = mojaloop.get("errorInformation") or {}
+        code = error.get("errorCode") or body.get("statusCode")
+        _say(console, f"  error {code}: {error.get('errorDescription') or body.get('message')}")
+    _say(console, f"  payer Mats Hagman: {before[0]} -> {after[0]} {CURRENCY}")
+    _say(console, f"  payee Jane Doe:    {before[1]} -> {after[1]} {CURRENCY}")
+    if transfer_id:
+        _say(console, f"  curl -s http://{HOST}:{payer.outbound_port}/transfers/{transfer_id}")
     return 0 if state == "COMPLETED" else 1
