@@ -241,12 +241,19 @@ class RedisBus:
             await self._watch(connection, reader)
         finally:
             self._ready.clear()
-            if reader is not None:
-                reader.cancel()
-                await asyncio.gather(reader, return_exceptions=True)
             # The connection is thrown away, never reused: a read cut short by cancellation
-            # may have left its parser mid-frame.
-            await connection.disconnect(nowait=True)
+            # may have left its parser mid-frame. The socket is aborted first, without an
+            # await, so that a cancellation arriving below (the bus closing) cannot skip it,
+            # and so that unsent PINGs to a peer that stopped reading do not hold it open.
+            writer = getattr(connection, "_writer", None)  # redis-py keeps no public handle
+            if writer is not None:
+                writer.transport.abort()
+            try:
+                if reader is not None:
+                    reader.cancel()
+                    await asyncio.gather(reader, return_exceptions=True)
+            finally:
+                await connection.disconnect(nowait=True)
 
     async def _watch(self, connection: AbstractConnection, reader: asyncio.Task[None]) -> None:
         """Ping an idle connection; give up on it once it has been silent too long. A blocked
