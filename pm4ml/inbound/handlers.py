@@ -14,6 +14,7 @@ from pm4ml.flows.messages import Inbound
 from pm4ml.flows.payee_quotes import PayeeQuotes
 from pm4ml.flows.payee_transfers import PayeeTransfers
 from pm4ml.flows.payer_results import apply_transfer_answer
+from pm4ml.flows.rtp_payer import PayerTransactionRequests
 from pm4ml.flows.states import Direction
 from pm4ml.fspiop.errors import FspiopError
 from pm4ml.store.schema import Job
@@ -34,6 +35,7 @@ class Handlers:
         self.bus = bus
         self.quotes = PayeeQuotes(ctx)
         self.transfers = PayeeTransfers(ctx)
+        self.transaction_requests = PayerTransactionRequests(ctx)
 
     def get(self, name: str) -> Handler:
         handler: Handler = getattr(self, name)
@@ -59,6 +61,11 @@ class Handlers:
     async def patch_transfer(self, msg: Inbound) -> Continuation:
         return await self.transfers.on_patch_transfer(msg)
 
+    # --- requests to us as payer (request to pay) ----------------------------------------
+
+    async def post_transaction_request(self, msg: Inbound) -> Continuation:
+        return await self.transaction_requests.on_post_transaction_request(msg)
+
     # --- callbacks for requests we sent as payer ----------------------------------------------
 
     async def put_party(self, msg: Inbound) -> Continuation:
@@ -77,6 +84,12 @@ class Handlers:
         return await self._deliver(msg, "put", correlation_id=msg.params["ID"])
 
     async def quote_error(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "error", correlation_id=msg.params["ID"])
+
+    async def put_transaction_request(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "put", correlation_id=msg.params["ID"])
+
+    async def transaction_request_error(self, msg: Inbound) -> Continuation:
         return await self._deliver(msg, "error", correlation_id=msg.params["ID"])
 
     async def put_transfer(self, msg: Inbound) -> Continuation:
