@@ -18,7 +18,7 @@ from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.flows.rtp_payee import PayeeRequestsToPay
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
-from pm4ml.outbound import models, requests_api, responses, rtp_api
+from pm4ml.outbound import models, requests_api, responses, rtp_api, rtp_transfer_api
 from pm4ml.outbound.http import json_response, read_json, trace_headers
 from pm4ml.store.schema import Transfer
 
@@ -92,6 +92,7 @@ def create_outbound_app(payer: PayerTransfers, requests: PayerRequests) -> Starl
         *rtp_api.routes(
             PayeeRequestsToPay(requests.ctx, requests.client, requests.bus, requests.version)
         ),
+        *rtp_transfer_api.routes(payer),
     ]
     return Starlette(routes=routes)
 
