@@ -294,13 +294,14 @@ async def test_bad_request_to_pay_transfer_is_refused_with_400(
     await assert_no_money_moved(pair)
 
 
-async def test_payer_dfsp_not_answering_in_time_is_504(pair_factory: PairFactory) -> None:
-    async with pair_factory(payee={"callback_wait_seconds_max": 0.001}) as pair:
-        response = await request_to_pay(
-            pair, to={"idType": "MSISDN", "idValue": PAYER.id_value, "fspId": "payerfsp"}
-        )
-        assert response.status_code == 504, response.text
-        body = response.json()
-        assert body["statusCode"] == "2004"
-        assert body["requestToPayState"]["currentState"] == "ERROR_OCCURRED"
-        await assert_no_money_moved(pair)
+async def test_payer_dfsp_not_answering_in_time_is_504(pair: Pair) -> None:
+    # No decision can arrive within a millisecond: the payee DFSP stops waiting.
+    pair.payee.runtime.ctx.callback_wait_seconds = 0.001
+    response = await request_to_pay(
+        pair, to={"idType": "MSISDN", "idValue": PAYER.id_value, "fspId": "payerfsp"}
+    )
+    assert response.status_code == 504, response.text
+    body = response.json()
+    assert body["statusCode"] == "2004"
+    assert body["requestToPayState"]["currentState"] == "ERROR_OCCURRED"
+    await assert_no_money_moved(pair)
