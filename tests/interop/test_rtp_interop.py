@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from tests.conftest import KeyPair
-from tests.interop.test_node_interop import NODE_PARTY, PM4ML_PARTY, peers, pytestmark
+from tests.interop.test_node_interop import NODE_PARTY, PM4ML_PARTY, peers
 
-__all__ = ["pytestmark"]
+pytestmark = pytest.mark.interop
 
 
 def request_to_pay(payer: str, amount: str = "10") -> dict[str, Any]:
