@@ -86,12 +86,6 @@ class Handlers:
     async def quote_error(self, msg: Inbound) -> Continuation:
         return await self._deliver(msg, "error", correlation_id=msg.params["ID"])
 
-    async def put_transaction_request(self, msg: Inbound) -> Continuation:
-        return await self._deliver(msg, "put", correlation_id=msg.params["ID"])
-
-    async def transaction_request_error(self, msg: Inbound) -> Continuation:
-        return await self._deliver(msg, "error", correlation_id=msg.params["ID"])
-
     async def put_transfer(self, msg: Inbound) -> Continuation:
         # The hub's answer to our GET about a transfer we are being paid (expiry sweep) is a
         # notification for the payee flow; any other PUT answers a payer flow.
@@ -113,6 +107,14 @@ class Handlers:
         if row is not None and row.direction == Direction.INBOUND:
             return lambda: ctx.jobs.run_now(*jobs)
         return await self._outbound_answer(msg, "error")
+
+    # --- callbacks for requests to pay we sent as payee --------------------------------------
+
+    async def put_transaction_request(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "put", correlation_id=msg.params["ID"])
+
+    async def transaction_request_error(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "error", correlation_id=msg.params["ID"])
 
     async def _outbound_answer(self, msg: Inbound, kind: str) -> Continuation:
         """The hub's answer about a transfer we sent: applied to the store here, in the same
