@@ -1,9 +1,10 @@
 """Request to pay between pm4ml and the Node reference (``@mojaloop/sdk-scheme-adapter``),
 peer to peer, JWS on both ways: a pm4ml payee DFSP asks a Node payer DFSP's customer to pay.
 
-Only this direction: by its source (not run here), the reference's own ``POST /requestToPay`` puts its ``from`` party in
-the FSPIOP ``payer`` with its own DFSP id and the looked-up ``to`` in ``payee``, so a pm4ml
-payer DFSP is asked about a customer of the requesting DFSP and answers 3204."""
+Only this direction. By its source (not run here), the reference's own ``POST /requestToPay``
+puts its ``from`` party in the FSPIOP ``payer`` with its own DFSP id and the looked-up ``to``
+in ``payee``, so a pm4ml payer DFSP is asked about a customer of the requesting DFSP and
+answers 3204."""
 
 from __future__ import annotations
 
