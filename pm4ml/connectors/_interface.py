@@ -21,6 +21,9 @@ from pm4ml.connectors._types import (
     PartyId,
     QuoteRequest,
     QuoteTerms,
+    TransactionRequest,
+    TransactionRequestDecision,
+    TransactionRequestState,
     TransferNotification,
 )
 
@@ -137,3 +140,16 @@ class Connector(abc.ABC):
     async def release_funds(self, transfer_id: str, reason: str) -> None:
         """Give the held funds back: the transfer failed or expired. Idempotent; releasing an
         unknown or already released hold is not an error. Raises only ``Unavailable``."""
+
+    # --- payer role, request to pay: a payee asks a customer of this DFSP to pay -------------
+
+    async def decide_transaction_request(
+        self, request: TransactionRequest
+    ) -> TransactionRequestDecision:
+        """Accept or reject ``request`` (or pass it on to the customer: ``PENDING``).
+
+        Raises ``PartyNotFound`` (3204) when ``request.payer`` is no customer, ``Blocked``,
+        ``Unavailable`` (retryable). Must not move money; idempotency key
+        ``request.transaction_request_id``. Default: ``REJECTED``, as a CBS that cannot show a
+        request to its customer cannot have it approved."""
+        return TransactionRequestDecision(TransactionRequestState.REJECTED)

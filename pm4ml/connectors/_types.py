@@ -152,3 +152,37 @@ class TransferNotification:
     outcome: TransferOutcome
     completed_at: datetime | None = None
     reason: str | None = None
+
+
+class TransactionRequestState(enum.StrEnum):
+    """The payer DFSP's answer to a request to pay (FSPIOP ``TransactionRequestState``)."""
+
+    RECEIVED = "RECEIVED"  # taken on; the payer's own transfer will follow
+    PENDING = "PENDING"  # sent on to the customer, who has not decided yet
+    ACCEPTED = "ACCEPTED"  # the customer approved it
+    REJECTED = "REJECTED"  # the customer or the DFSP refused it: no transfer will follow
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRequest:
+    """A payee (merchant, agent, ATM or person) asks a customer of this DFSP to pay."""
+
+    transaction_request_id: str
+    payee: PartyId
+    payee_fsp: str
+    payer: PartyId
+    amount: Money
+    transaction_type: TransactionType = field(default_factory=TransactionType)
+    payee_name: str | None = None
+    note: str | None = None
+    authentication_type: str | None = None
+    expiration: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRequestDecision:
+    """The CBS's decision on a :class:`TransactionRequest`. ``transaction_id`` is the id the
+    payer's transfer will carry, when the CBS already knows it."""
+
+    state: TransactionRequestState
+    transaction_id: str | None = None

@@ -335,13 +335,13 @@ def quote_request(row: Transfer, quote_id: str, dfsp_id: str, expiration: str) -
         "payer": payer_party,
         "amountType": row.amount_type,
         "amount": {"amount": row.amount, "currency": row.currency},
-        "transactionType": {
-            "scenario": "TRANSFER",
-            "initiator": "PAYER",
-            "initiatorType": "CONSUMER",
-        },
+        # A transfer that pays a request to pay carries the request's type and id.
+        "transactionType": request.get("fspiopTransactionType")
+        or {"scenario": "TRANSFER", "initiator": "PAYER", "initiatorType": "CONSUMER"},
         "expiration": expiration,
     }
+    if request.get("transactionRequestId"):
+        body["transactionRequestId"] = request["transactionRequestId"]
     if request.get("note"):
         body["note"] = request["note"]
     return body

@@ -14,6 +14,7 @@ from pm4ml.flows.messages import Inbound
 from pm4ml.flows.payee_quotes import PayeeQuotes
 from pm4ml.flows.payee_transfers import PayeeTransfers
 from pm4ml.flows.payer_results import apply_transfer_answer
+from pm4ml.flows.rtp_payer import PayerTransactionRequests
 from pm4ml.flows.states import Direction
 from pm4ml.fspiop.errors import FspiopError
 from pm4ml.store.schema import Job
@@ -34,6 +35,7 @@ class Handlers:
         self.bus = bus
         self.quotes = PayeeQuotes(ctx)
         self.transfers = PayeeTransfers(ctx)
+        self.transaction_requests = PayerTransactionRequests(ctx)
 
     def get(self, name: str) -> Handler:
         handler: Handler = getattr(self, name)
@@ -58,6 +60,11 @@ class Handlers:
 
     async def patch_transfer(self, msg: Inbound) -> Continuation:
         return await self.transfers.on_patch_transfer(msg)
+
+    # --- requests to us as payer (request to pay) ----------------------------------------
+
+    async def post_transaction_request(self, msg: Inbound) -> Continuation:
+        return await self.transaction_requests.on_post_transaction_request(msg)
 
     # --- callbacks for requests we sent as payer ----------------------------------------------
 
@@ -100,6 +107,14 @@ class Handlers:
         if row is not None and row.direction == Direction.INBOUND:
             return lambda: ctx.jobs.run_now(*jobs)
         return await self._outbound_answer(msg, "error")
+
+    # --- callbacks for requests to pay we sent as payee --------------------------------------
+
+    async def put_transaction_request(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "put", correlation_id=msg.params["ID"])
+
+    async def transaction_request_error(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "error", correlation_id=msg.params["ID"])
 
     async def _outbound_answer(self, msg: Inbound, kind: str) -> Continuation:
         """The hub's answer about a transfer we sent: applied to the store here, in the same

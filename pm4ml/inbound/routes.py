@@ -86,4 +86,25 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(
         "/transfers/{ID}", "PATCH", "transfers", "patch_transfer", "TransfersIDPatchResponse"
     ),
+    RouteSpec(
+        "/transactionRequests",
+        "POST",
+        "transactionRequests",
+        "post_transaction_request",
+        "TransactionRequestsPostRequest",
+    ),
+    RouteSpec(
+        "/transactionRequests/{ID}/error",
+        "PUT",
+        "transactionRequests",
+        "transaction_request_error",
+        "ErrorInformationObject",
+    ),
+    RouteSpec(
+        "/transactionRequests/{ID}",
+        "PUT",
+        "transactionRequests",
+        "put_transaction_request",
+        "TransactionRequestsIDPutResponse",
+    ),
 )

@@ -15,9 +15,10 @@ from starlette.routing import Route
 
 from pm4ml.flows.payer import PayerTransfers
 from pm4ml.flows.payer_requests import PayerRequests
+from pm4ml.flows.rtp_payee import PayeeRequestsToPay
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
-from pm4ml.outbound import models, requests_api, responses
+from pm4ml.outbound import models, requests_api, responses, rtp_api, rtp_transfer_api
 from pm4ml.outbound.http import json_response, read_json, trace_headers
 from pm4ml.store.schema import Transfer
 
@@ -88,6 +89,10 @@ def create_outbound_app(payer: PayerTransfers, requests: PayerRequests) -> Starl
         Route("/transfers/{transferId}", api.put_transfer, methods=["PUT"]),
         Route("/transfers/{transferId}", api.get_transfer, methods=["GET"]),
         *requests_api.routes(requests),
+        *rtp_api.routes(
+            PayeeRequestsToPay(requests.ctx, requests.client, requests.bus, requests.version)
+        ),
+        *rtp_transfer_api.routes(payer),
     ]
     return Starlette(routes=routes)
 

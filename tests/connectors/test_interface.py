@@ -17,6 +17,7 @@ def test_exported_members_are_pinned() -> None:
         "ConnectorError", "ConnectorInfo", "IncomingTransfer", "InsufficientFunds",
         "LimitExceeded", "Money", "OutgoingTransfer", "Party", "PartyId", "PartyNotFound",
         "PermissionDenied", "QuoteRequest", "QuoteTerms", "Rejected", "Role",
+        "TransactionRequest", "TransactionRequestDecision", "TransactionRequestState",
         "TransactionType", "TransferNotification", "TransferOutcome", "Unavailable",
         "UnknownTransfer", "UnsupportedCurrency", "available", "load", "to_fspiop_error",
     }  # fmt: skip

@@ -1,6 +1,7 @@
 """A core-banking backend for a Node payee, speaking the sdk-scheme-adapter Backend API v2.1.0
 (shared/specs/sdk-scheme-adapter-backend), written from the spec: party lookup, quote,
-transfer, and the final notification. It records every call for the tests to check."""
+transfer, the final notification, and a request to pay. It records every call for the tests
+to check."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from starlette.routing import Route
 class Backend:
     parties: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
+    #: The answer to a request to pay (``POST /transactionrequests``).
+    transaction_request_state: str = "RECEIVED"
 
     async def party(self, request: Request) -> Response:
         key = f"{request.path_params['idType']}/{request.path_params['idValue']}"
@@ -49,6 +52,11 @@ class Backend:
         self.calls.append(("PUT", request.url.path, await request.json()))
         return Response(status_code=200)
 
+    async def transaction_request(self, request: Request) -> Response:
+        body = await request.json()
+        self.calls.append(("POST", "/transactionrequests", body))
+        return JSONResponse({"transactionRequestState": self.transaction_request_state})
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -56,5 +64,6 @@ class Backend:
                 Route("/quoterequests", self.quote, methods=["POST"]),
                 Route("/transfers", self.transfer, methods=["POST"]),
                 Route("/transfers/{transferId}", self.notification, methods=["PUT"]),
+                Route("/transactionrequests", self.transaction_request, methods=["POST"]),
             ]
         )

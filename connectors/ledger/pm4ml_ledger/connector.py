@@ -24,6 +24,9 @@ from pm4ml.connectors import (
     QuoteRequest,
     QuoteTerms,
     Rejected,
+    TransactionRequest,
+    TransactionRequestDecision,
+    TransactionRequestState,
 )
 from pm4ml.store.engine import create_engine
 from pm4ml.store.migrate import upgrade
@@ -171,3 +174,21 @@ class LedgerConnector(Connector):
 
     async def release_funds(self, transfer_id: str, reason: str) -> None:
         await self.ledger.release(transfer_id, Direction.OUT, reason)
+
+    # --- payer role, request to pay -----------------------------------------------------
+
+    async def decide_transaction_request(
+        self, request: TransactionRequest
+    ) -> TransactionRequestDecision:
+        """The ledger has no customer to ask, so it decides on the account alone: ``RECEIVED``
+        (the payer's backend pays it with ``POST /requestToPayTransfer``) when the payer's open
+        account in the currency could pay the amount now, within its single-transfer limit;
+        ``REJECTED`` otherwise. ``PartyNotFound``, ``UnsupportedCurrency`` or ``Blocked`` when
+        there is no usable account. Reads only, so a repeat gets the same answer while the
+        balance is unchanged."""
+        money = _checked(request.amount)
+        account = await self.ledger.transfer_account(request.payer, money.currency)
+        limit = account.max_single_transfer
+        if money.amount > account.available or (limit is not None and money.amount > limit):
+            return TransactionRequestDecision(TransactionRequestState.REJECTED)
+        return TransactionRequestDecision(TransactionRequestState.RECEIVED)

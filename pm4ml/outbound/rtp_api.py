@@ -1,0 +1,121 @@
+"""The Outbound API's ``POST /requestToPay`` (sdk-scheme-adapter Outbound API v2.1.0): a
+customer of this DFSP (``from``) asks the party ``to`` to pay.
+:class:`pm4ml.flows.rtp_payee.PayeeRequestsToPay` does the FSPIOP work.
+
+The party is accepted automatically (the reference's ``autoAcceptR2PParty``): the call returns
+once the payer DFSP has decided. 200 ``requestToPayResponse`` with ``currentState: COMPLETED``
+and the decision in ``transactionRequestResponse`` (``REJECTED`` is a completed request too);
+400 ``errorResponse`` for a request refused before anything was sent; 504 when a peer did not
+answer in time, else 500, with ``requestToPayState`` carrying how far it got.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from pm4ml.connectors import PartyId
+from pm4ml.flows.asking import response_headers
+from pm4ml.flows.rtp_payee import PayeeRequestsToPay, RequestToPay, RequestToPayResult
+from pm4ml.fspiop.errors import ErrorCode, FspiopError
+from pm4ml.outbound.http import json_response, read_json, trace_headers
+from pm4ml.outbound.models import Amount, Currency, TransferParty, _Model, validate
+from pm4ml.outbound.responses import COMPLETED, ERROR_OCCURRED, error_body
+
+Scenario = Literal["DEPOSIT", "WITHDRAWAL", "TRANSFER", "PAYMENT", "REFUND"]
+
+
+class RequestToPayRequest(_Model):
+    """``requestToPayRequest``."""
+
+    homeR2PTransactionId: Annotated[str, Field(min_length=1, max_length=128)]
+    from_: TransferParty = Field(alias="from")
+    to: TransferParty
+    amountType: Literal["SEND", "RECEIVE"]
+    currency: Currency
+    amount: Amount
+    transactionType: Scenario
+    subScenario: Annotated[str, Field(pattern=r"^[A-Z_]{1,32}$")] | None = None
+    authenticationType: Literal["OTP", "QRCODE", "U2F"] | None = None
+
+
+def request_to_pay(checked: RequestToPayRequest, transaction_request_id: str) -> RequestToPay:
+    """The flow's input: our customer (``from``) is the payee, ``to`` the payer."""
+    payee, payer = checked.from_, checked.to
+    return RequestToPay(
+        transaction_request_id=transaction_request_id,
+        payee=PartyId(payee.idType, payee.idValue, payee.idSubValue),
+        payer=PartyId(payer.idType, payer.idValue, payer.idSubValue),
+        amount=checked.amount,
+        currency=checked.currency,
+        scenario=checked.transactionType,
+        initiator_type=payee.type or "CONSUMER",
+        sub_scenario=checked.subScenario,
+        payee_name=payee.displayName,
+        payer_fsp=payer.fspId,
+        authentication_type=checked.authenticationType,
+    )
+
+
+def _status(error: FspiopError) -> int:
+    return 504 if error.code is ErrorCode.SERVER_TIMED_OUT else 500
+
+
+def state_body(
+    checked: RequestToPayRequest, transaction_request_id: str, result: RequestToPayResult
+) -> dict[str, Any]:
+    """``requestToPayResponse``: the request as sent, with what each step answered."""
+    request_json = checked.model_dump(mode="json", by_alias=True, exclude_none=True)
+    request_json.pop("homeR2PTransactionId")
+    request_json.pop("authenticationType", None)
+    if result.payer_fsp:
+        request_json["to"]["fspId"] = result.payer_fsp
+    body: dict[str, Any] = {"transactionRequestId": transaction_request_id, **request_json}
+    body["currentState"] = COMPLETED if result.error is None else ERROR_OCCURRED
+    if result.party is not None:
+        party = result.party.body.get("party") or {}
+        body["getPartiesResponse"] = {"body": party, "headers": response_headers(result.party)}
+    if result.answer is not None:
+        body["transactionRequestResponse"] = {
+            "body": result.answer.body,
+            "headers": response_headers(result.answer),
+        }
+    if result.error is not None:
+        body["lastError"] = {
+            "httpStatusCode": _status(result.error),
+            "mojaloopError": result.error.to_body(),
+        }
+    return body
+
+
+class RequestToPayApi:
+    def __init__(self, flow: PayeeRequestsToPay) -> None:
+        self.flow = flow
+
+    async def post_request_to_pay(self, request: Request) -> Response:
+        try:
+            body = await read_json(request)
+            checked = validate(RequestToPayRequest, body)
+        except FspiopError as error:
+            return json_response(error_body(error), 400 if error.http_status < 500 else 500)
+        assert isinstance(checked, RequestToPayRequest)
+        transaction_request_id = str(uuid.uuid4())
+        result = await self.flow.send(
+            request_to_pay(checked, transaction_request_id), trace_headers(request)
+        )
+        state = state_body(checked, transaction_request_id, result)
+        if result.error is None:
+            return json_response(state)
+        status = 400 if result.refused else _status(result.error)
+        return json_response({**error_body(result.error), "requestToPayState": state}, status)
+
+
+def routes(flow: PayeeRequestsToPay) -> list[Route]:
+    """The routes to mount in the outbound app."""
+    api = RequestToPayApi(flow)
+    return [Route("/requestToPay", api.post_request_to_pay, methods=["POST"])]

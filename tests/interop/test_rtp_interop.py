@@ -1,0 +1,72 @@
+"""Request to pay between pm4ml and the Node reference (``@mojaloop/sdk-scheme-adapter``),
+peer to peer, JWS on both ways: a pm4ml payee DFSP asks a Node payer DFSP's customer to pay.
+
+Only this direction. By its source (not run here), the reference's own ``POST /requestToPay``
+puts its ``from`` party in the FSPIOP ``payer`` with its own DFSP id and the looked-up ``to``
+in ``payee``, so a pm4ml payer DFSP is asked about a customer of the requesting DFSP and
+answers 3204."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import KeyPair
+from tests.interop.test_node_interop import NODE_PARTY, PM4ML_PARTY, peers
+
+pytestmark = pytest.mark.interop
+
+
+def request_to_pay(payer: str, amount: str = "10") -> dict[str, Any]:
+    return {
+        "homeR2PTransactionId": str(uuid.uuid4()),
+        "from": {"type": "BUSINESS", "idType": "MSISDN", "idValue": PM4ML_PARTY.id_value},
+        "to": {"idType": "MSISDN", "idValue": payer},
+        "amountType": "SEND",
+        "currency": "USD",
+        "amount": amount,
+        "transactionType": "PAYMENT",
+    }
+
+
+async def test_pm4ml_payee_requests_a_node_payer_to_pay(
+    tmp_path: Path, rsa_keys: dict[str, KeyPair]
+) -> None:
+    async with peers(tmp_path, rsa_keys, pm4ml_id="payeefsp", node_id="payerfsp") as setup:
+        async with httpx.AsyncClient(timeout=60) as http:
+            response = await http.post(
+                setup.pm4ml_outbound + "/requestToPay",
+                json=request_to_pay(NODE_PARTY["idValue"], "12.5"),
+            )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["currentState"] == "COMPLETED"
+        assert body["to"]["fspId"] == "payerfsp"
+        answer = body["transactionRequestResponse"]["body"]
+        assert answer["transactionRequestState"] == "RECEIVED"
+        asked = [b for m, p, b in setup.backend.calls if p == "/transactionrequests"]
+        assert len(asked) == 1
+        assert asked[0]["transactionRequestId"] == body["transactionRequestId"]
+        assert asked[0]["from"]["idValue"] == NODE_PARTY["idValue"]
+        assert asked[0]["to"]["idValue"] == PM4ML_PARTY.id_value
+        assert (asked[0]["amount"], asked[0]["transactionType"]) == ("12.5", "PAYMENT")
+        assert (asked[0]["initiator"], asked[0]["initiatorType"]) == ("PAYEE", "BUSINESS")
+
+
+async def test_node_payer_rejection_reaches_the_pm4ml_payee(
+    tmp_path: Path, rsa_keys: dict[str, KeyPair]
+) -> None:
+    async with peers(tmp_path, rsa_keys, pm4ml_id="payeefsp", node_id="payerfsp") as setup:
+        setup.backend.transaction_request_state = "REJECTED"
+        async with httpx.AsyncClient(timeout=60) as http:
+            response = await http.post(
+                setup.pm4ml_outbound + "/requestToPay",
+                json=request_to_pay(NODE_PARTY["idValue"]),
+            )
+        assert response.status_code == 200, response.text
+        answer = response.json()["transactionRequestResponse"]["body"]
+        assert answer["transactionRequestState"] == "REJECTED"
