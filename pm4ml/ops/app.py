@@ -32,7 +32,13 @@ from pm4ml.config import Settings
 from pm4ml.fspiop.errors import ErrorCode
 from pm4ml.ops import queries
 from pm4ml.ops.schema import ROLES
-from pm4ml.ops.security import LoginThrottle, csrf_token, csrf_valid, session_secret
+from pm4ml.ops.security import (
+    LOGIN_FAILURES_MAX,
+    LoginThrottle,
+    csrf_token,
+    csrf_valid,
+    session_secret,
+)
 from pm4ml.ops.users import audit, audit_entries, authenticate, find_user
 from pm4ml.store.repo import Store
 
@@ -87,7 +93,9 @@ class Portal:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self.throttle = LoginThrottle()
+        self.user_throttle = LoginThrottle(LOGIN_FAILURES_MAX)
+        # Staff often share one address (an office NAT), so an address gets more tries.
+        self.address_throttle = LoginThrottle(LOGIN_FAILURES_MAX * 4)
         environment = jinja2.Environment(
             loader=jinja2.FileSystemLoader(UI_DIR / "templates"), autoescape=True
         )
@@ -154,8 +162,8 @@ class Portal:
         username = str(form.get("username", ""))[:64]
         password = str(form.get("password", ""))[:1024]
         address = request.client.host if request.client else "unknown"
-        keys = (f"user:{username.lower()}", f"ip:{address}")
-        if self.throttle.blocked(*keys):
+        name_key = username.lower()
+        if self.user_throttle.blocked(name_key) or self.address_throttle.blocked(address):
             async with self.store.transaction() as session:
                 await audit(session, username, "login_throttled", source_ip=address)
             return self.render(
@@ -174,7 +182,8 @@ class Portal:
                 source_ip=address,
             )
         if user is None:
-            self.throttle.failed(*keys)
+            self.user_throttle.failed(name_key)
+            self.address_throttle.failed(address)
             return self.render(
                 request,
                 "login.html",
@@ -182,7 +191,7 @@ class Portal:
                 expired=False,
                 error="Wrong username or password, or the account is disabled.",
             )
-        self.throttle.succeeded(*keys)
+        self.user_throttle.succeeded(name_key)
         # A fresh session on sign-in: a token planted before sign-in is worthless after it.
         request.session.clear()
         request.session.update(user=user.username, seen=time.time())

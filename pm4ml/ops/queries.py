@@ -36,7 +36,7 @@ class TransferFilter:
     until: datetime | None = None
 
 
-def _filtered(criteria: TransferFilter) -> Select[tuple[Transfer]]:
+def _filtered(criteria: TransferFilter) -> Select[Transfer]:
     query = select(Transfer)
     if criteria.transfer_id:
         query = query.where(Transfer.transfer_id == criteria.transfer_id)
@@ -79,14 +79,10 @@ class Page:
         return max(1, math.ceil(self.total / PAGE_SIZE))
 
 
-async def search_transfers(
-    session: AsyncSession, criteria: TransferFilter, page: int = 1
-) -> Page:
+async def search_transfers(session: AsyncSession, criteria: TransferFilter, page: int = 1) -> Page:
     """One page of matching transfers, newest first, with the total count."""
     query = _filtered(criteria)
-    total = (
-        await session.execute(select(func.count()).select_from(query.subquery()))
-    ).scalar_one()
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = await session.execute(
         query.order_by(Transfer.created_at.desc(), Transfer.transfer_id)
         .limit(PAGE_SIZE)
@@ -108,9 +104,7 @@ async def all_matching(
 async def transfer_timeline(session: AsyncSession, transfer: Transfer) -> list[Message]:
     """Every FSPIOP message about this transfer (its own, its quote's), in causal order."""
     keys = [transfer.transfer_id]
-    for key in (transfer.quote_id, transfer.transaction_id):
-        if key:
-            keys.append(key)
+    keys.extend(key for key in (transfer.quote_id, transfer.transaction_id) if key)
     query = (
         select(Message)
         .where(or_(Message.transfer_id == transfer.transfer_id, Message.correlation_id.in_(keys)))
@@ -186,6 +180,4 @@ async def dashboard(session: AsyncSession, window: timedelta, bucket_count: int 
             stats.in_flight += 1
         if error:
             stats.errors[error] = stats.errors.get(error, 0) + 1
-    return Dashboard(
-        window, [(start + width * i, n) for i, n in enumerate(buckets)], directions
-    )
+    return Dashboard(window, [(start + width * i, n) for i, n in enumerate(buckets)], directions)

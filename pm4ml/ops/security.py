@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from pm4ml.config import Settings
 
-SECRET_FILE = "ops-session.key"
+SECRET_FILE = "ops-session.key"  # noqa: S105 (a file name, not a secret)
 LOGIN_FAILURES_MAX = 5
 LOGIN_FAILURE_WINDOW_SECONDS = 900.0
 
@@ -56,7 +56,7 @@ def csrf_valid(request: Request, submitted: object) -> bool:
 
 
 class LoginThrottle:
-    """Refuses sign-in for a username or an address after too many recent failures."""
+    """Refuses sign-in for a key (a username, an address) after too many recent failures."""
 
     def __init__(
         self,
@@ -73,15 +73,12 @@ class LoginThrottle:
             times.popleft()
         return times
 
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        return any(len(self._recent(key, now)) >= self.failures_max for key in keys)
+    def blocked(self, key: str) -> bool:
+        return len(self._recent(key, time.monotonic())) >= self.failures_max
 
-    def failed(self, *keys: str) -> None:
+    def failed(self, key: str) -> None:
         now = time.monotonic()
-        for key in keys:
-            self._recent(key, now).append(now)
+        self._recent(key, now).append(now)
 
-    def succeeded(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)

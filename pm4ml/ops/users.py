@@ -3,6 +3,7 @@ log every sign-in and change is written to."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -78,10 +79,8 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> O
     """The active user with this password, or None. Rehashes when argon2's parameters moved."""
     user = await find_user(session, username)
     if user is None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return None
     try:
         _hasher.verify(user.password_hash, password)
