@@ -189,11 +189,12 @@ def demo(
     payer_outbound_port: Annotated[int, typer.Option(help="payerfsp outbound API port.")] = 4001,
     payee_port: Annotated[int, typer.Option(help="payeefsp FSPIOP port.")] = 4100,
     payee_outbound_port: Annotated[int, typer.Option(help="payeefsp outbound API port.")] = 4101,
+    ops_port: Annotated[int, typer.Option(help="payerfsp operations portal port.")] = 4002,
 ) -> None:
     """Run two DFSPs (payerfsp, payeefsp) on loopback and show money moving between them."""
     from pm4ml.demo import DemoPorts, main
 
-    ports = DemoPorts(payer_port, payer_outbound_port, payee_port, payee_outbound_port)
+    ports = DemoPorts(payer_port, payer_outbound_port, payee_port, payee_outbound_port, ops_port)
     raise typer.Exit(main(console, data_dir, ports, send, exit_after, run_loop))
 
 
