@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm4ml.config import Settings
 from pm4ml.fspiop.errors import ErrorCode
-from pm4ml.ops import queries
+from pm4ml.ops import connections, queries
 from pm4ml.ops.schema import ROLES
 from pm4ml.ops.security import (
     LOGIN_FAILURES_MAX,
@@ -337,6 +337,19 @@ class Portal:
             return self.render(request, "not_found.html", 404, what=f"transfer {transfer_id}")
         return self.render(request, "transfer.html", transfer=row, timeline=timeline)
 
+    async def connections(self, request: Request) -> Response:
+        peer = await connections.reach(self.settings.peer_endpoint)
+        keys, keys_problem = connections.peer_keys(self.settings.jws_verification_keys_dir)
+        return self.render(
+            request,
+            "connections.html",
+            peer=peer,
+            own_key=connections.own_key(self.settings.jws_signing_key_path),
+            peer_keys=keys,
+            peer_keys_problem=keys_problem,
+            configuration=connections.configuration(self.settings),
+        )
+
     async def audit_log(self, request: Request) -> Response:
         async with self.store.reading() as session:
             entries = await audit_entries(session)
@@ -388,6 +401,7 @@ def create_ops_app(settings: Settings, store: Store) -> Starlette:
         Route("/transfers", viewer(portal.transfers), methods=["GET"]),
         Route("/transfers.csv", viewer(portal.transfers_csv), methods=["GET"]),
         Route("/transfers/{transfer_id}", viewer(portal.transfer), methods=["GET"]),
+        Route("/connections", viewer(portal.connections), methods=["GET"]),
         Route("/audit", admin(portal.audit_log), methods=["GET"]),
         Route("/audit.csv", admin(portal.audit_csv), methods=["GET"]),
         Mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,17 +15,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 from pydantic import SecretStr
 
 from pm4ml.config import Settings
+from pm4ml.fspiop.jws import key_fingerprint
 from pm4ml.ops.app import create_ops_app
 from pm4ml.ops.schema import upgrade_ops
 from pm4ml.ops.users import add_user, set_active
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
 from pm4ml.store.schema import Message, Transfer, utcnow
-from tests.conftest import in_thread
-from tests.support import serve_app
+from tests.conftest import KeyPair, in_thread, write_keys
+from tests.support import recorder, serve_app
 
 PASSWORD = "correct horse battery"
 XSS = '<script>alert("x")</script>'
@@ -155,7 +158,15 @@ def _client(portal: Portal) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=portal.url, timeout=10)
 
 
-PAGES = ["/", "/transfers", "/transfers.csv", "/transfers/x", "/audit", "/audit.csv"]
+PAGES = [
+    "/",
+    "/transfers",
+    "/transfers.csv",
+    "/transfers/x",
+    "/connections",
+    "/audit",
+    "/audit.csv",
+]
 
 
 async def test_every_page_but_sign_in_needs_a_session(portal: Portal) -> None:
@@ -321,3 +332,73 @@ async def test_idle_sessions_end(database_url: str, tmp_path: Path) -> None:
             assert expired.headers["location"] == "/login?expired=1"
     finally:
         await engine.dispose()
+
+
+async def test_connections_page_shows_fingerprints_never_secrets(
+    database_url: str, tmp_path: Path, rsa_keys: dict[str, KeyPair]
+) -> None:
+    await asyncio.to_thread(in_thread, upgrade_ops, database_url)
+    files = write_keys(tmp_path / "keys", "payerfsp", rsa_keys, ["payeefsp", "hub"])
+    ilp_secret = "ilp-secret-value-that-must-stay-hidden"
+    async with recorder() as hub:
+        settings = Settings(
+            data_dir=tmp_path,
+            peer_endpoint=hub.url,
+            ops_session_secret=SecretStr(SESSION_SECRET),
+            jws_signing_key_path=files.signing_key,
+            jws_verification_keys_dir=files.verification_dir,
+            ilp_secret=SecretStr(ilp_secret),
+            database_url=SecretStr("postgresql+asyncpg://user:db-password@127.0.0.1/x"),
+        )
+        engine = create_engine(database_url)
+        store = Store(engine)
+        try:
+            await _seed(store)
+            app = create_ops_app(settings, store)
+            async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+                await _sign_in(client, "vera")
+                page = (await client.get("/connections")).text
+                pages = [page]
+                pages.extend([(await client.get(path)).text for path in ("/", "/transfers")])
+        finally:
+            await engine.dispose()
+    assert 'Reachable</dt><dd class="ok">yes' in page
+    public = serialization.load_pem_public_key(rsa_keys["payerfsp"].public_pem)
+    assert key_fingerprint(public) in page  # type: ignore[arg-type]
+    assert page.count("SHA256:") == 3
+    assert "payeefsp" in page and "PM4ML_ILP_SECRET" in page
+    for text in pages:
+        for secret in (ilp_secret, "db-password", SESSION_SECRET, "PRIVATE KEY"):
+            assert secret not in text
+        assert rsa_keys["payerfsp"].private_pem.decode().splitlines()[1] not in text
+
+
+async def test_connections_page_reports_an_unreachable_hub(
+    database_url: str, tmp_path: Path
+) -> None:
+    await asyncio.to_thread(in_thread, upgrade_ops, database_url)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    bad_keys = tmp_path / "bad"
+    bad_keys.mkdir()
+    (bad_keys / "peer.pem").write_text("not a key")
+    settings = Settings(
+        data_dir=tmp_path,
+        peer_endpoint=f"http://127.0.0.1:{closed}",
+        ops_session_secret=SecretStr(SESSION_SECRET),
+        jws_verification_keys_dir=bad_keys,
+        jws_signing_key_path=tmp_path / "missing.key",
+    )
+    engine = create_engine(database_url)
+    store = Store(engine)
+    try:
+        await _seed(store)
+        app = create_ops_app(settings, store)
+        async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+            await _sign_in(client, "vera")
+            page = (await client.get("/connections")).text
+    finally:
+        await engine.dispose()
+    assert 'Reachable</dt><dd class="error">no' in page and "ConnectError" in page
+    assert "peer.pem" in page and "missing.key" in page
