@@ -162,7 +162,10 @@ def serve() -> None:
             "outbound", runtime.outbound_app(), settings.outbound_host, settings.outbound_port
         ),
         Listener(
-            "ops", create_ops_app(settings, runtime.store), settings.ops_host, settings.ops_port
+            "ops",
+            create_ops_app(settings, runtime.store, runtime.payer.refresh),
+            settings.ops_host,
+            settings.ops_port,
         ),
     ]
     run_loop(serve_forever(runtime, listeners, log_level=settings.log_level))

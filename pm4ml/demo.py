@@ -292,7 +292,7 @@ async def run_demo(
                 Listener("outbound", runtime.outbound_app(), HOST, own.outbound_port, own.outbound),
             ]
             if own.ops is not None:
-                portal = create_ops_app(settings[fsp], runtime.store)
+                portal = create_ops_app(settings[fsp], runtime.store, runtime.payer.refresh)
                 port = settings[fsp].ops_port
                 listeners.append(Listener("ops", portal, HOST, port, own.ops))
             served.append(await stack.enter_async_context(running(runtime, listeners)))

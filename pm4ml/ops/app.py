@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from starlette.applications import Starlette
@@ -30,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm4ml.config import Settings
 from pm4ml.fspiop.errors import ErrorCode
-from pm4ml.ops import connections, queries
+from pm4ml.ops import actions, connections, queries
 from pm4ml.ops.schema import ROLES
 from pm4ml.ops.security import (
     LOGIN_FAILURES_MAX,
@@ -41,10 +42,13 @@ from pm4ml.ops.security import (
 )
 from pm4ml.ops.users import audit, audit_entries, authenticate, find_user
 from pm4ml.store.repo import Store
+from pm4ml.store.schema import Transfer
 
 UI_DIR = Path(__file__).resolve().parents[2] / "ui"
 WINDOWS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(days=1)}
 Handler = Callable[[Request], Awaitable[Response]]
+#: Asks the hub for a transfer's state and applies the answer (``PayerTransfers.refresh``).
+Refresh = Callable[[str], Awaitable[Transfer | None]]
 SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'; form-action 'self'"),
     (b"x-frame-options", b"DENY"),
@@ -90,9 +94,10 @@ def _shown_headers(headers: dict[str, Any]) -> list[tuple[str, str]]:
 class Portal:
     """The portal's handlers, bound to one store and one set of settings."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, refresh: Refresh | None) -> None:
         self.settings = settings
         self.store = store
+        self.refresh = refresh
         self.user_throttle = LoginThrottle(LOGIN_FAILURES_MAX)
         # Staff often share one address (an office NAT), so an address gets more tries.
         self.address_throttle = LoginThrottle(LOGIN_FAILURES_MAX * 4)
@@ -328,14 +333,80 @@ class Portal:
             headers={"content-disposition": 'attachment; filename="transfers.csv"'},
         )
 
-    async def transfer(self, request: Request) -> Response:
+    async def transfer(
+        self, request: Request, problem: str | None = None, status_code: int = 200
+    ) -> Response:
         transfer_id = request.path_params["transfer_id"]
         async with self.store.reading() as session:
             row = await self.store.transfer(session, transfer_id)
             timeline = [] if row is None else await queries.transfer_timeline(session, row)
+            proposals = await actions.proposals_for(session, transfer_id)
         if row is None:
             return self.render(request, "not_found.html", 404, what=f"transfer {transfer_id}")
-        return self.render(request, "transfer.html", transfer=row, timeline=timeline)
+        return self.render(
+            request,
+            "transfer.html",
+            status_code,
+            transfer=row,
+            timeline=timeline,
+            proposals=proposals,
+            can_ask_hub=self.refresh is not None
+            and row.direction == "OUTBOUND"
+            and row.state == "TRANSFER_SENT",
+            problem=problem,
+            done=request.query_params.get("done"),
+        )
+
+    def _back(self, transfer_id: str, done: str) -> Response:
+        return RedirectResponse(f"/transfers/{quote(transfer_id)}?done={done}", status_code=303)
+
+    async def ask_hub(self, request: Request) -> Response:
+        transfer_id = request.path_params["transfer_id"]
+        user = request.scope["ops_user"]
+        async with self.store.reading() as session:
+            before = await self.store.transfer(session, transfer_id)
+        if before is None:
+            return self.render(request, "not_found.html", 404, what=f"transfer {transfer_id}")
+        assert self.refresh is not None  # the route exists only with a refresh function
+        after = await self.refresh(transfer_id)
+        async with self.store.transaction() as session:
+            await audit(
+                session,
+                user.username,
+                "ask_hub",
+                transfer_id,
+                before={"state": before.state},
+                after={"state": after.state if after else None},
+                source_ip=request.client.host if request.client else None,
+            )
+        return self._back(transfer_id, "asked")
+
+    async def propose_resolve(self, request: Request) -> Response:
+        transfer_id = request.path_params["transfer_id"]
+        reason = str((await request.form()).get("reason", ""))
+        user = request.scope["ops_user"]
+        try:
+            async with self.store.transaction() as session:
+                if await self.store.transfer(session, transfer_id) is None:
+                    raise actions.ActionError(f"no transfer {transfer_id}")
+                await actions.propose_resolve(session, transfer_id, reason, user.username)
+        except actions.ActionError as exc:
+            return await self.transfer(request, str(exc), 400)
+        return self._back(transfer_id, "proposed")
+
+    async def decide(self, request: Request) -> Response:
+        transfer_id = request.path_params["transfer_id"]
+        approve = (await request.form()).get("decision") == "approve"
+        user = request.scope["ops_user"]
+        try:
+            proposal_id = int(request.path_params["proposal_id"])
+            async with self.store.transaction() as session:
+                proposal = await actions.decide(session, proposal_id, user.username, approve)
+                if proposal.transfer_id != transfer_id:
+                    raise actions.ActionError("the proposal is about another transfer")
+        except actions.ActionError as exc:
+            return await self.transfer(request, str(exc), 400)
+        return self._back(transfer_id, "approved" if approve else "rejected")
 
     async def connections(self, request: Request) -> Response:
         peer = await connections.reach(self.settings.peer_endpoint)
@@ -389,10 +460,11 @@ def _csv_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def create_ops_app(settings: Settings, store: Store) -> Starlette:
-    """The portal as an ASGI app (served by ``pm4ml serve`` on ``ops_host``:``ops_port``)."""
-    portal = Portal(settings, store)
-    viewer, admin = portal.page("viewer"), portal.page("admin")
+def create_ops_app(settings: Settings, store: Store, refresh: Refresh | None = None) -> Starlette:
+    """The portal as an ASGI app (served by ``pm4ml serve`` on ``ops_host``:``ops_port``).
+    ``refresh`` (the payer flows' ``refresh``) enables "ask the hub"."""
+    portal = Portal(settings, store, refresh)
+    viewer, operator, admin = portal.page("viewer"), portal.page("operator"), portal.page("admin")
     routes = [
         Route("/login", portal.login_form, methods=["GET"]),
         Route("/login", portal.login, methods=["POST"]),
@@ -401,11 +473,23 @@ def create_ops_app(settings: Settings, store: Store) -> Starlette:
         Route("/transfers", viewer(portal.transfers), methods=["GET"]),
         Route("/transfers.csv", viewer(portal.transfers_csv), methods=["GET"]),
         Route("/transfers/{transfer_id}", viewer(portal.transfer), methods=["GET"]),
+        Route(
+            "/transfers/{transfer_id}/resolve", operator(portal.propose_resolve), methods=["POST"]
+        ),
+        Route(
+            "/transfers/{transfer_id}/proposals/{proposal_id}",
+            operator(portal.decide),
+            methods=["POST"],
+        ),
         Route("/connections", viewer(portal.connections), methods=["GET"]),
         Route("/audit", admin(portal.audit_log), methods=["GET"]),
         Route("/audit.csv", admin(portal.audit_csv), methods=["GET"]),
         Mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static"),
     ]
+    if refresh is not None:
+        routes.append(
+            Route("/transfers/{transfer_id}/ask-hub", operator(portal.ask_hub), methods=["POST"])
+        )
     return Starlette(
         routes=routes,
         middleware=[

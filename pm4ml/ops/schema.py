@@ -53,3 +53,20 @@ def upgrade_ops(url: str) -> None:
     from pm4ml.store.migrate import upgrade
 
     upgrade(url, MIGRATIONS_DIR, VERSION_TABLE)
+
+
+class Proposal(Base):
+    """An action one operator proposed and another must approve (maker-checker).
+    States: PENDING, then APPROVED or REJECTED."""
+
+    __tablename__ = "ops_proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    transfer_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(500))
+    state: Mapped[str] = mapped_column(String(16), default="PENDING")
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column()

@@ -402,3 +402,59 @@ async def test_connections_page_reports_an_unreachable_hub(
         await engine.dispose()
     assert 'Reachable</dt><dd class="error">no' in page and "ConnectError" in page
     assert "peer.pem" in page and "missing.key" in page
+
+
+async def test_mark_resolved_needs_a_maker_and_a_different_checker(portal: Portal) -> None:
+    target = f"/transfers/{portal.transfer_id}"
+    async with _client(portal) as viewer, _client(portal) as otto, _client(portal) as ada:
+        await _sign_in(viewer, "vera")
+        token = _csrf((await viewer.get(target)).text)
+        assert "Actions need the operator role" in (await viewer.get(target)).text
+        refused = await viewer.post(f"{target}/resolve", data={"csrf_token": token, "reason": "x"})
+        assert refused.status_code == 403 and "operator" in refused.text
+
+        await _sign_in(otto, "otto")
+        token = _csrf((await otto.get(target)).text)
+        assert (
+            await otto.post(f"{target}/resolve", data={"reason": "no token"})
+        ).status_code == 403
+        empty = await otto.post(f"{target}/resolve", data={"csrf_token": token, "reason": "  "})
+        assert empty.status_code == 400 and "a reason is required" in empty.text
+        proposed = await otto.post(
+            f"{target}/resolve", data={"csrf_token": token, "reason": f"paid by hand {XSS}"}
+        )
+        assert proposed.status_code == 303
+        page = (await otto.get(target)).text
+        assert "PENDING" in page and XSS not in page
+        proposal_id = re.search(r"/proposals/(\d+)", page)
+        assert proposal_id
+        decide = f"{target}/proposals/{proposal_id.group(1)}"
+        again = await otto.post(f"{target}/resolve", data={"csrf_token": token, "reason": "again"})
+        assert again.status_code == 400 and "pending proposal" in again.text
+        own = await otto.post(decide, data={"csrf_token": token, "decision": "approve"})
+        assert own.status_code == 400 and "second person" in own.text
+
+        token = _csrf((await viewer.get(target)).text)
+        assert (await viewer.post(decide, data={"csrf_token": token})).status_code == 403
+
+        await _sign_in(ada, "ada")
+        token = _csrf((await ada.get(target)).text)
+        approved = await ada.post(decide, data={"csrf_token": token, "decision": "approve"})
+        assert approved.status_code == 303
+        assert "APPROVED" in (await ada.get(target)).text
+        twice = await ada.post(decide, data={"csrf_token": token, "decision": "reject"})
+        assert twice.status_code == 400 and "already approved" in twice.text
+        wrong = await ada.post(
+            f"/transfers/other{decide[len(target) :]}",
+            data={"csrf_token": token, "decision": "approve"},
+        )
+        assert wrong.status_code in (400, 404)
+
+        log = (await ada.get("/audit")).text
+        assert "propose_resolve" in log and "approve_resolve" in log
+        assert "&#34;PENDING&#34;" in log or "PENDING" in log
+        # Without a refresh function (no runtime) there is no "ask the hub" route.
+        assert (await ada.post(f"{target}/ask-hub", data={"csrf_token": token})).status_code in (
+            404,
+            405,
+        )
