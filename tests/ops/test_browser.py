@@ -34,6 +34,7 @@ ARGS = [
 ]
 PM4ML = [sys.executable, "-c", "from pm4ml.cli import run; run()"]
 VIEWER_PASSWORD = "viewer password 123"
+OPERATOR_PASSWORD = "operator password 123"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian chromium"),
@@ -96,6 +97,14 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
             "viewer",
             env={**env_payer, "PM4ML_OPS_NEW_PASSWORD": VIEWER_PASSWORD},
         )
+        _pm4ml(
+            "users",
+            "add",
+            "otto",
+            "--role",
+            "operator",
+            env={**env_payer, "PM4ML_OPS_NEW_PASSWORD": OPERATOR_PASSWORD},
+        )
         password = (home / "ops-admin.password").read_text().strip()
         yield Demo(url, password, transfer_id)
     finally:
@@ -139,9 +148,33 @@ def test_staff_find_a_demo_transfer_and_its_timeline(demo: Demo) -> None:
             summaries.first.click()
             page.screenshot(path=str(SCREENSHOTS / "timeline.png"), full_page=True)
 
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url(f"{demo.url}/login")
+
+            # Maker: an operator proposes marking the transfer resolved.
+            _sign_in(page, demo.url, "otto", OPERATOR_PASSWORD)
+            page.goto(f"{demo.url}/transfers/{demo.transfer_id}")
+            page.fill("#reason", "Confirmed with the customer by phone")
+            page.get_by_role("button", name="Propose: mark resolved").click()
+            assert page.get_by_text("Done: proposed.").is_visible()
+            page.get_by_role("button", name="Approve").click()
+            assert page.get_by_text("a second person must approve").is_visible()
+            page.screenshot(path=str(SCREENSHOTS / "maker-checker.png"), full_page=True)
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url(f"{demo.url}/login")
+
+            # Checker: someone else approves; the audit log shows both steps.
+            _sign_in(page, demo.url, "admin", demo.admin_password)
+            page.goto(f"{demo.url}/transfers/{demo.transfer_id}")
+            page.get_by_role("button", name="Approve").click()
+            assert page.get_by_text("Done: approved.").is_visible()
+            assert page.get_by_text("approved by admin").is_visible()
             page.goto(f"{demo.url}/audit")
-            assert page.get_by_role("cell", name="admin").first.is_visible()
+            assert page.get_by_role("cell", name="propose_resolve").is_visible()
+            assert page.get_by_role("cell", name="approve_resolve").is_visible()
             page.screenshot(path=str(SCREENSHOTS / "audit.png"), full_page=True)
+            page.goto(f"{demo.url}/connections")
+            page.screenshot(path=str(SCREENSHOTS / "connections.png"), full_page=True)
             page.get_by_role("button", name="Sign out").click()
             page.wait_for_url(f"{demo.url}/login")
 
@@ -154,5 +187,15 @@ def test_staff_find_a_demo_transfer_and_its_timeline(demo: Demo) -> None:
             page.goto(f"{demo.url}/audit")
             assert page.get_by_text("needs the admin role").is_visible()
             assert page.get_by_role("link", name="Audit log").count() == 0
+            # A viewer gets no action forms, and a forged POST with a valid token is refused.
+            page.goto(f"{demo.url}/transfers/{demo.transfer_id}")
+            assert page.get_by_text("Actions need the operator role").is_visible()
+            token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+            assert token
+            refused = page.request.post(
+                f"{demo.url}/transfers/{demo.transfer_id}/resolve",
+                form={"csrf_token": token, "reason": "viewer tries"},
+            )
+            assert refused.status == 403
         finally:
             browser.close()
