@@ -220,7 +220,7 @@ async def test_sign_in_search_and_timeline(portal: Portal) -> None:
         detail = await client.get(f"/transfers/{portal.transfer_id}")
         assert detail.status_code == 200
         assert "POST /transfers" in detail.text
-        assert "signature verified" in detail.text and "signature NOT verified" in detail.text
+        assert "signed by us" in detail.text and "signature NOT verified" in detail.text
         assert "sig-value" in detail.text
         assert "hush-hush" not in detail.text
         assert (await client.get("/transfers/no-such")).status_code == 404
