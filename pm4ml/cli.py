@@ -19,6 +19,7 @@ from rich.table import Table
 
 from pm4ml import __version__
 from pm4ml.config import ConfigError, Settings, load_settings, redacted
+from pm4ml.ops.cli import users_app
 
 T = TypeVar("T")
 
@@ -34,6 +35,7 @@ connectors_app = typer.Typer(help="Core-banking connectors.", no_args_is_help=Tr
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(users_app, name="users")
 
 console = Console()
 errors = Console(stderr=True)
@@ -105,11 +107,13 @@ def config_show(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate pm4ml's tables and the active connector's tables."""
+    from pm4ml.ops.schema import upgrade_ops
     from pm4ml.store.schema import upgrade_all
 
     settings = settings_or_exit()
     try:
         upgrade_all(settings)
+        upgrade_ops(settings.effective_database_url)
     except (LookupError, TypeError) as exc:
         errors.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
@@ -134,6 +138,8 @@ def serve() -> None:
     """Run the inbound FSPIOP server (and the outbound API) until stopped."""
     import logging
 
+    from pm4ml.ops.app import create_ops_app
+    from pm4ml.ops.schema import upgrade_ops
     from pm4ml.runtime import Runtime
     from pm4ml.server import Listener, serve_forever
     from pm4ml.store.schema import upgrade_all
@@ -145,6 +151,7 @@ def serve() -> None:
     try:
         if settings.database_migrate_on_start:
             upgrade_all(settings)
+            upgrade_ops(settings.effective_database_url)
         runtime = Runtime.create(settings)
     except (ConfigError, LookupError, TypeError) as exc:
         errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
@@ -153,6 +160,12 @@ def serve() -> None:
         Listener("inbound", runtime.inbound_app(), settings.inbound_host, settings.inbound_port),
         Listener(
             "outbound", runtime.outbound_app(), settings.outbound_host, settings.outbound_port
+        ),
+        Listener(
+            "ops",
+            create_ops_app(settings, runtime.store, runtime.payer.refresh),
+            settings.ops_host,
+            settings.ops_port,
         ),
     ]
     run_loop(serve_forever(runtime, listeners, log_level=settings.log_level))
@@ -179,11 +192,12 @@ def demo(
     payer_outbound_port: Annotated[int, typer.Option(help="payerfsp outbound API port.")] = 4001,
     payee_port: Annotated[int, typer.Option(help="payeefsp FSPIOP port.")] = 4100,
     payee_outbound_port: Annotated[int, typer.Option(help="payeefsp outbound API port.")] = 4101,
+    ops_port: Annotated[int, typer.Option(help="payerfsp operations portal port.")] = 4002,
 ) -> None:
     """Run two DFSPs (payerfsp, payeefsp) on loopback and show money moving between them."""
     from pm4ml.demo import DemoPorts, main
 
-    ports = DemoPorts(payer_port, payer_outbound_port, payee_port, payee_outbound_port)
+    ports = DemoPorts(payer_port, payer_outbound_port, payee_port, payee_outbound_port, ops_port)
     raise typer.Exit(main(console, data_dir, ports, send, exit_after, run_loop))
 
 

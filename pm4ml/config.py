@@ -58,6 +58,19 @@ class Settings(BaseSettings):
     inbound_port: int = Field(4000, ge=0, le=65535, description="Inbound FSPIOP server port.")
     outbound_host: str = Field("127.0.0.1", description="Outbound simplified API listen address.")
     outbound_port: int = Field(4001, ge=0, le=65535, description="Outbound simplified API port.")
+    ops_host: str = Field("127.0.0.1", description="Operations portal listen address.")
+    ops_port: int = Field(4002, ge=0, le=65535, description="Operations portal port.")
+    ops_session_secret: SecretStr | None = Field(
+        None,
+        description="Key signing the portal's session cookies. Default: generated once and "
+        "kept (mode 0600) as ops-session.key in data_dir.",
+    )
+    ops_idle_timeout_seconds: int = Field(
+        900, ge=60, description="Portal sessions end after this long without a request."
+    )
+    ops_secure_cookies: bool = Field(
+        False, description="Mark portal cookies Secure (turn on when served behind TLS)."
+    )
     request_body_bytes_max: int = Field(
         5_242_880, ge=1024, description="Largest request body accepted (FSPIOP allows 5 MiB)."
     )

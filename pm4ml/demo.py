@@ -30,6 +30,8 @@ from rich.console import Console
 
 from pm4ml.config import ConfigError, Settings, load_settings
 from pm4ml.connectors import PartyId
+from pm4ml.ops.app import create_ops_app
+from pm4ml.ops.demo_user import DEMO_ADMIN, PASSWORD_FILE, ensure_demo_admin
 from pm4ml.runtime import Runtime
 from pm4ml.server import Listener, Served, running
 from pm4ml.store.schema import upgrade_all
@@ -66,6 +68,7 @@ class DemoPorts:
     payer_outbound: int = 4001
     payee_inbound: int = 4100
     payee_outbound: int = 4101
+    ops: int | None = None  # the payer's operations portal; None: no portal
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Sockets:
 
     inbound: socket.socket
     outbound: socket.socket
+    ops: socket.socket | None = None
 
     @property
     def inbound_port(self) -> int:
@@ -93,6 +97,8 @@ def bind_ports(ports: DemoPorts) -> dict[str, Sockets]:
         (ports.payee_inbound, "--payee-port"),
         (ports.payee_outbound, "--payee-outbound-port"),
     ]
+    if ports.ops is not None:
+        wanted.append((ports.ops, "--ops-port"))
     bound: list[socket.socket] = []
     for port, option in wanted:
         try:  # SO_REUSEADDR like pm4ml.server.bind, and nothing left open when refused
@@ -103,7 +109,10 @@ def bind_ports(ports: DemoPorts) -> dict[str, Sockets]:
             raise DemoError(f"cannot listen on {HOST}:{port} ({option}): {exc.strerror}") from None
         sock.setblocking(False)
         bound.append(sock)
-    return {PAYER_FSP: Sockets(bound[0], bound[1]), PAYEE_FSP: Sockets(bound[2], bound[3])}
+    return {
+        PAYER_FSP: Sockets(bound[0], bound[1], bound[4] if len(bound) > 4 else None),
+        PAYEE_FSP: Sockets(bound[2], bound[3]),
+    }
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -153,6 +162,8 @@ def demo_settings(fsp: str, peer_inbound_port: int, own: Sockets, home: Path) ->
         inbound_port=own.inbound_port,
         outbound_host=HOST,
         outbound_port=own.outbound_port,
+        ops_host=HOST,
+        ops_port=int(own.ops.getsockname()[1]) if own.ops else 0,
         data_dir=home,
         jws_signing_key_path=key,
         jws_verification_keys_dir=home / "peers",
@@ -175,6 +186,8 @@ def prepare(data_dir: Path, sockets: dict[str, Sockets]) -> dict[str, Settings]:
         public = (data_dir / peer / "jws.pub").read_bytes()
         (data_dir / fsp / "peers" / f"{peer}.pem").write_bytes(public)
         upgrade_all(settings[fsp])
+        if sockets[fsp].ops is not None:
+            ensure_demo_admin(settings[fsp].effective_database_url, data_dir / fsp)
     return settings
 
 
@@ -254,6 +267,8 @@ def main(
         for pair in sockets.values():
             pair.inbound.close()
             pair.outbound.close()
+            if pair.ops is not None:
+                pair.ops.close()
 
 
 async def run_demo(
@@ -276,6 +291,10 @@ async def run_demo(
                 Listener("inbound", runtime.inbound_app(), HOST, own.inbound_port, own.inbound),
                 Listener("outbound", runtime.outbound_app(), HOST, own.outbound_port, own.outbound),
             ]
+            if own.ops is not None:
+                portal = create_ops_app(settings[fsp], runtime.store, runtime.payer.refresh)
+                port = settings[fsp].ops_port
+                listeners.append(Listener("ops", portal, HOST, port, own.ops))
             served.append(await stack.enter_async_context(running(runtime, listeners)))
         describe(console, settings)
         code = 0
@@ -312,6 +331,12 @@ def describe(console: Console, settings: dict[str, Settings]) -> None:
         )
         for party, name, _ in ACCOUNTS[s.dfsp_id]:
             _say(console, f"      {party.id_type} {party.id_value} {name} ({CURRENCY})")
+    if payer.ops_port:
+        _say(
+            console,
+            f"  operations portal http://{HOST}:{payer.ops_port}  user {DEMO_ADMIN}, password in "
+            f"{payer.data_dir / PASSWORD_FILE}",
+        )
     console.print("\nSend money from Mats Hagman (payerfsp) to Jane Doe (payeefsp):")
     body = json.dumps(transfer_body("10"), indent=2)
     _say(

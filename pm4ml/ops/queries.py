@@ -1,0 +1,183 @@
+"""Read-only queries over pm4ml's transfers and messages, for the portal's pages."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from pm4ml.flows.states import Direction, TransferState
+from pm4ml.store.schema import Message, Transfer, utcnow
+
+PAGE_SIZE = 50
+COMPLETED_STATES = frozenset({TransferState.COMMITTED})
+FAILED_STATES = frozenset({TransferState.ABORTED, TransferState.FAILED})
+STATES = tuple(state.value for state in TransferState)
+DIRECTIONS = tuple(direction.value for direction in Direction)
+
+
+@dataclass(frozen=True)
+class TransferFilter:
+    """Search criteria; every field is optional and the given ones all must match."""
+
+    transfer_id: str | None = None
+    home_transaction_id: str | None = None
+    quote_id: str | None = None
+    party_id: str | None = None
+    state: str | None = None
+    direction: str | None = None
+    counterparty: str | None = None
+    amount: Decimal | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(criteria: TransferFilter) -> Select[Transfer]:
+    query = select(Transfer)
+    if criteria.transfer_id:
+        query = query.where(Transfer.transfer_id == criteria.transfer_id)
+    if criteria.home_transaction_id:
+        query = query.where(Transfer.home_transaction_id == criteria.home_transaction_id)
+    if criteria.quote_id:
+        query = query.where(Transfer.quote_id == criteria.quote_id)
+    if criteria.party_id:
+        query = query.where(
+            or_(
+                Transfer.payer_id_value == criteria.party_id,
+                Transfer.payee_id_value == criteria.party_id,
+            )
+        )
+    if criteria.state:
+        query = query.where(Transfer.state == criteria.state)
+    if criteria.direction:
+        query = query.where(Transfer.direction == criteria.direction)
+    if criteria.counterparty:
+        query = query.where(Transfer.peer_fsp == criteria.counterparty)
+    if criteria.amount is not None:
+        # Amounts are stored as FSPIOP strings; both spellings of a whole amount match.
+        text = format(criteria.amount.normalize(), "f")
+        query = query.where(Transfer.amount.in_({text, str(criteria.amount)}))
+    if criteria.since is not None:
+        query = query.where(Transfer.created_at >= criteria.since)
+    if criteria.until is not None:
+        query = query.where(Transfer.created_at < criteria.until)
+    return query
+
+
+@dataclass
+class Page:
+    rows: list[Transfer]
+    number: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / PAGE_SIZE))
+
+
+async def search_transfers(session: AsyncSession, criteria: TransferFilter, page: int = 1) -> Page:
+    """One page of matching transfers, newest first, with the total count."""
+    query = _filtered(criteria)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(
+        query.order_by(Transfer.created_at.desc(), Transfer.transfer_id)
+        .limit(PAGE_SIZE)
+        .offset((max(page, 1) - 1) * PAGE_SIZE)
+    )
+    return Page(list(rows.scalars()), max(page, 1), int(total))
+
+
+async def all_matching(
+    session: AsyncSession, criteria: TransferFilter, limit: int = 100_000
+) -> list[Transfer]:
+    """Every matching transfer (for CSV export), newest first, bounded by ``limit``."""
+    rows = await session.execute(
+        _filtered(criteria).order_by(Transfer.created_at.desc()).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def transfer_timeline(session: AsyncSession, transfer: Transfer) -> list[Message]:
+    """Every FSPIOP message about this transfer (its own, its quote's), in causal order."""
+    keys = [transfer.transfer_id]
+    keys.extend(key for key in (transfer.quote_id, transfer.transaction_id) if key)
+    query = (
+        select(Message)
+        .where(or_(Message.transfer_id == transfer.transfer_id, Message.correlation_id.in_(keys)))
+        .order_by(Message.created_at, Message.id)
+    )
+    return list((await session.execute(query)).scalars())
+
+
+@dataclass
+class DirectionStats:
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    in_flight: int = 0
+    durations: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def success_rate(self) -> float | None:
+        finished = self.completed + self.failed
+        return None if finished == 0 else self.completed / finished
+
+    @property
+    def average_seconds(self) -> float | None:
+        return sum(self.durations) / len(self.durations) if self.durations else None
+
+    @property
+    def p95_seconds(self) -> float | None:
+        if not self.durations:
+            return None
+        ordered = sorted(self.durations)
+        return ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+@dataclass
+class Dashboard:
+    window: timedelta
+    buckets: list[tuple[datetime, int]]
+    directions: dict[str, DirectionStats]
+
+    @property
+    def per_minute(self) -> float:
+        total = sum(stats.total for stats in self.directions.values())
+        return total / max(self.window.total_seconds() / 60, 1)
+
+
+async def dashboard(session: AsyncSession, window: timedelta, bucket_count: int = 24) -> Dashboard:
+    """Counts, success rate, end-to-end times and errors over the last ``window``."""
+    now = utcnow()
+    start = now - window
+    query = select(
+        Transfer.direction,
+        Transfer.state,
+        Transfer.created_at,
+        Transfer.completed_at,
+        Transfer.last_error_code,
+    ).where(Transfer.created_at >= start)
+    width = window / bucket_count
+    buckets = [0] * bucket_count
+    directions: dict[str, DirectionStats] = {}
+    for direction, state, created, completed, error in await session.execute(query):
+        stats = directions.setdefault(direction, DirectionStats())
+        stats.total += 1
+        index = min(bucket_count - 1, int((created - start) / width))
+        buckets[index] += 1
+        if state in COMPLETED_STATES:
+            stats.completed += 1
+            if completed is not None:
+                stats.durations.append((completed - created).total_seconds())
+        elif state in FAILED_STATES:
+            stats.failed += 1
+        else:
+            stats.in_flight += 1
+        if error:
+            stats.errors[error] = stats.errors.get(error, 0) + 1
+    return Dashboard(window, [(start + width * i, n) for i, n in enumerate(buckets)], directions)
