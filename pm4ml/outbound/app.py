@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,6 +18,7 @@ from pm4ml.flows.payer import PayerTransfers
 from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
+from pm4ml.observability.metrics import MetricsMiddleware, metrics_endpoint
 from pm4ml.outbound import models, requests_api, responses
 from pm4ml.outbound.http import json_response, read_json, trace_headers
 from pm4ml.store.schema import Transfer
@@ -88,8 +90,9 @@ def create_outbound_app(payer: PayerTransfers, requests: PayerRequests) -> Starl
         Route("/transfers/{transferId}", api.put_transfer, methods=["PUT"]),
         Route("/transfers/{transferId}", api.get_transfer, methods=["GET"]),
         *requests_api.routes(requests),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, server="outbound")])
 
 
 __all__ = ["TransferState", "create_outbound_app"]
