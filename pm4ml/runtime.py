@@ -28,6 +28,7 @@ from pm4ml.fspiop.ilp import ilp_for_version
 from pm4ml.fspiop.jws import JwsSigner, JwsVerifier
 from pm4ml.inbound.app import Background, InboundPolicy, create_inbound_app
 from pm4ml.inbound.handlers import Handlers
+from pm4ml.observability.health import Readiness, database_check
 from pm4ml.outbound.app import create_outbound_app
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
@@ -151,11 +152,19 @@ class Runtime:
             requests=PayerRequests(ctx, client, bus, ApiVersion.parse(settings.fspiop_version)),
         )
 
+    def readiness(self) -> Readiness:
+        """The readiness checks; callers may add more (bus, connector, certificates)."""
+        return Readiness({"database": database_check(self.store.engine)})
+
     def inbound_app(self) -> Starlette:
-        return create_inbound_app(self.handlers, self.policy, self.background)
+        app = create_inbound_app(self.handlers, self.policy, self.background)
+        app.add_route("/ready", self.readiness().endpoint, methods=["GET"])
+        return app
 
     def outbound_app(self) -> Starlette:
-        return create_outbound_app(self.payer, self.requests)
+        app = create_outbound_app(self.payer, self.requests)
+        app.add_route("/ready", self.readiness().endpoint, methods=["GET"])
+        return app
 
     async def start(self) -> None:
         """Open connections, resume interrupted transfers, start the workers."""

@@ -1,0 +1,1 @@
+"""Operational signals for pm4ml: Prometheus metrics."""
