@@ -18,8 +18,9 @@ RUN python -m pip install --no-cache-dir --no-index --find-links /wheels pm4ml p
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PM4ML_INBOUND_HOST=0.0.0.0 \
-    PM4ML_OUTBOUND_HOST=0.0.0.0
+    PM4ML_OUTBOUND_HOST=0.0.0.0 \
+    PM4ML_OPS_HOST=0.0.0.0
 USER 10001
-EXPOSE 4000 4001
+EXPOSE 4000 4001 4002
 ENTRYPOINT ["pm4ml"]
 CMD ["serve"]

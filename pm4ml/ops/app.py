@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,15 @@ from pm4ml.ops.users import audit, audit_entries, authenticate, find_user
 from pm4ml.store.repo import Store
 from pm4ml.store.schema import Transfer
 
-UI_DIR = Path(__file__).resolve().parents[2] / "ui"
+
+def _ui_dir() -> Path:
+    """The portal's templates and CSS: ``ui/`` beside the package in a checkout (editable
+    install), else where a wheel installs them (``data-files`` in pyproject.toml)."""
+    checkout = Path(__file__).resolve().parents[2] / "ui"
+    return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "pm4ml" / "ui"
+
+
+UI_DIR = _ui_dir()
 WINDOWS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(days=1)}
 Handler = Callable[[Request], Awaitable[Response]]
 #: Asks the hub for a transfer's state and applies the answer (``PayerTransfers.refresh``).
