@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from pm4ml.tls.expiry import seconds_to_expiry
+from pm4ml.tls.expiry import report_expiry, seconds_to_expiry
 
 
 def _write_cert(path: Path, not_after: datetime.datetime) -> None:
@@ -40,3 +40,18 @@ def test_seconds_to_expiry_rejects_non_certificate(tmp_path: Path) -> None:
     bad.write_text("not a certificate")
     with pytest.raises(ValueError, match="Unable to load PEM"):
         seconds_to_expiry(bad)
+
+
+def test_report_expiry_warns_under_threshold(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+    soon, later = tmp_path / "soon.pem", tmp_path / "later.pem"
+    _write_cert(soon, now + datetime.timedelta(days=2))
+    _write_cert(later, now + datetime.timedelta(days=60))
+    with caplog.at_level("WARNING", logger="pm4ml.tls.expiry"):
+        result = report_expiry({"server": soon, "client": later}, 7 * 86400, now)
+    assert result["server"] == pytest.approx(2 * 86400, abs=1)
+    assert result["client"] == pytest.approx(60 * 86400, abs=1)
+    assert "certificate server" in caplog.text
+    assert "certificate client" not in caplog.text
