@@ -14,9 +14,11 @@ from pm4ml.connectors import Connector, Unavailable
 from pm4ml.flows.jobs import Jobs, queue_send
 from pm4ml.flows.messages import Inbound, ReplyTo
 from pm4ml.fspiop.errors import FspiopError
+from pm4ml.fspiop.headers import resource_of
 from pm4ml.fspiop.ilp import Ilp
 from pm4ml.store.repo import Store
 from pm4ml.store.schema import Job
+from pm4ml.transport.client import Sent
 
 T = TypeVar("T")
 
@@ -72,6 +74,27 @@ class FlowContext:
             signature=msg.signature,
             error_code=error_code,
         )
+
+    async def log_sent(
+        self, sent: Sent, *, transfer_id: str | None = None, correlation_id: str | None = None
+    ) -> None:
+        """Write a request this DFSP sent to the message log, in its own transaction (the
+        ``record`` hook of :func:`pm4ml.flows.asking.ask`)."""
+        async with self.store.transaction() as session:
+            self.store.log_message(
+                session,
+                direction="OUT",
+                method=sent.method,
+                path=sent.path,
+                resource=resource_of(sent.path),
+                headers=sent.headers,
+                body=sent.body,
+                transfer_id=transfer_id,
+                correlation_id=correlation_id,
+                status_code=sent.status_code,
+                created_at=sent.sent_at,
+                error_code=sent.error.code_text if sent.error else None,
+            )
 
     @staticmethod
     def callback(

@@ -25,7 +25,7 @@ from pm4ml.flows.jobs import queue_cbs
 from pm4ml.flows.payer_results import abort_outbound, apply_transfer_answer, fail, move
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
-from pm4ml.fspiop.headers import V1_1, ApiVersion, resource_of
+from pm4ml.fspiop.headers import V1_1, ApiVersion
 from pm4ml.store.schema import Job, Transfer, utcnow
 from pm4ml.transport.bus import Bus, BusMessage
 from pm4ml.transport.client import FspiopClient, NotDelivered, Sent
@@ -270,7 +270,7 @@ class PayerTransfers:
         see :func:`pm4ml.flows.asking.ask` for what comes back."""
 
         async def record(sent: Sent) -> None:
-            await self._log_sent(row.transfer_id, path, sent)
+            await self.ctx.log_sent(sent, transfer_id=row.transfer_id)
 
         return await ask(
             self.client,
@@ -282,22 +282,6 @@ class PayerTransfers:
             record=record,
             final=transfer_answer_is_final if key.startswith("transfers/") else None,
         )
-
-    async def _log_sent(self, transfer_id: str, path: str, sent: Sent) -> None:
-        async with self.ctx.store.transaction() as session:
-            self.ctx.store.log_message(
-                session,
-                direction="OUT",
-                method=sent.method,
-                path=path,
-                resource=resource_of(path),
-                headers=sent.headers,
-                body=sent.body,
-                transfer_id=transfer_id,
-                status_code=sent.status_code,
-                created_at=sent.sent_at,
-                error_code=sent.error.code_text if sent.error else None,
-            )
 
     async def _wait_for_caller(self, row: Transfer) -> Transfer:
         async with self.ctx.store.transaction() as session:

@@ -50,7 +50,7 @@ from pm4ml.flows.messages import body_hash
 from pm4ml.flows.payer_results import fail, move
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
-from pm4ml.fspiop.headers import V1_1, ApiVersion, resource_of
+from pm4ml.fspiop.headers import V1_1, ApiVersion
 from pm4ml.store.schema import Transfer, utcnow
 from pm4ml.transport.bus import Bus, BusMessage
 from pm4ml.transport.client import FspiopClient, NotDelivered, Sent
@@ -279,21 +279,7 @@ class PayerRequests:
         final: Callable[[BusMessage], bool] | None = None,
     ) -> Answer:
         async def record(sent: Sent) -> None:
-            async with self.ctx.store.transaction() as session:
-                self.ctx.store.log_message(
-                    session,
-                    direction="OUT",
-                    method=sent.method,
-                    path=sent.path,
-                    resource=resource_of(sent.path),
-                    headers=sent.headers,
-                    body=sent.body,
-                    transfer_id=transfer_id,
-                    correlation_id=correlation_id,
-                    status_code=sent.status_code,
-                    created_at=sent.sent_at,
-                    error_code=sent.error.code_text if sent.error else None,
-                )
+            await self.ctx.log_sent(sent, transfer_id=transfer_id, correlation_id=correlation_id)
 
         return await ask(
             self.client,

@@ -29,7 +29,7 @@ from pm4ml.flows.context import FlowContext
 from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.fspiop import models as fspiop
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
-from pm4ml.fspiop.headers import V1_1, ApiVersion, resource_of
+from pm4ml.fspiop.headers import V1_1, ApiVersion
 from pm4ml.transport.bus import Bus, BusMessage
 from pm4ml.transport.client import FspiopClient, Sent
 
@@ -152,20 +152,7 @@ class PayeeRequestsToPay:
 
     async def _ask(self, request: Ask, trace: Mapping[str, str], correlation_id: str) -> Answer:
         async def record(sent: Sent) -> None:
-            async with self.ctx.store.transaction() as session:
-                self.ctx.store.log_message(
-                    session,
-                    direction="OUT",
-                    method=sent.method,
-                    path=sent.path,
-                    resource=resource_of(sent.path),
-                    headers=sent.headers,
-                    body=sent.body,
-                    correlation_id=correlation_id,
-                    status_code=sent.status_code,
-                    created_at=sent.sent_at,
-                    error_code=sent.error.code_text if sent.error else None,
-                )
+            await self.ctx.log_sent(sent, correlation_id=correlation_id)
 
         return await ask(
             self.client,
