@@ -84,42 +84,32 @@ def list_() -> None:
     console.print(table)
 
 
-@users_app.command("disable")
-def disable(username: str) -> None:
-    """Stop a user from signing in (their open sessions end at their next request)."""
-
+def _set_active(username: str, active: bool) -> None:
     async def work(session: AsyncSession) -> None:
-        await users.set_active(session, username, False)
+        await users.set_active(session, username, active)
         await users.audit(
             session,
             "cli",
-            "user_disable",
+            "user_enable" if active else "user_disable",
             username,
-            before={"active": True},
-            after={"active": False},
+            before={"active": not active},
+            after={"active": active},
         )
 
     _run(work)
-    console.print(f"user {username} disabled")
+    console.print(f"user {username} {'enabled' if active else 'disabled'}")
+
+
+@users_app.command("disable")
+def disable(username: str) -> None:
+    """Stop a user from signing in (their open sessions end at their next request)."""
+    _set_active(username, False)
 
 
 @users_app.command("enable")
 def enable(username: str) -> None:
     """Let a disabled user sign in again."""
-
-    async def work(session: AsyncSession) -> None:
-        await users.set_active(session, username, True)
-        await users.audit(
-            session,
-            "cli",
-            "user_enable",
-            username,
-            before={"active": False},
-            after={"active": True},
-        )
-
-    _run(work)
-    console.print(f"user {username} enabled")
+    _set_active(username, True)
 
 
 @users_app.command("reset-password")
