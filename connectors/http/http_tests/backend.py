@@ -46,6 +46,10 @@ class Backend:
     transfers: dict[str, Transfer] = field(default_factory=dict)
     requests: Counter[str] = field(default_factory=Counter)
     url: str = ""
+    #: transactionRequestId -> OTP, for the requests POST /transactionrequests received.
+    otps: dict[str, str] = field(default_factory=dict)
+    #: transactionRequestId -> the state PUT /requestToPay/{ID} reported.
+    rtp_states: dict[str, str] = field(default_factory=dict)
     bearer_token: str | None = None
     #: "METHOD /first-segment" -> seconds to wait before answering (after acting), once.
     slow: dict[str, float] = field(default_factory=dict)
@@ -65,6 +69,8 @@ class Backend:
                 Route("/transfers/{transferId}", self.get_transfer, methods=["GET"]),
                 Route("/transfers/{transferId}", self.put_transfer, methods=["PUT"]),
                 Route("/transactionrequests", self.transaction_request, methods=["POST"]),
+                Route("/otp/{transactionRequestId}", self.otp, methods=["GET"]),
+                Route("/requestToPay/{transactionRequestId}", self.request_to_pay, methods=["PUT"]),
             ],
         )
 
@@ -204,5 +210,25 @@ class Backend:
         if account is None:
             return self.error(404, "3204", "party not found")
         state = "RECEIVED" if Decimal(body["amount"]) <= account.balance else "REJECTED"
-        answer = {"transactionId": body["transactionRequestId"], "transactionRequestState": state}
+        request_id = body["transactionRequestId"]
+        self.otps.setdefault(request_id, f"{len(self.otps) + 100000:06d}")
+        answer = {"transactionId": request_id, "transactionRequestState": state}
         return await self.answer(request, JSONResponse(answer))
+
+    async def otp(self, request: Request) -> Response:
+        if fault := await self.faults(request):
+            return fault
+        otp = self.otps.get(request.path_params["transactionRequestId"])
+        if otp is None:
+            return self.error(404, "3000", "no such transaction request")
+        return await self.answer(request, JSONResponse({"otpValue": otp}))
+
+    async def request_to_pay(self, request: Request) -> Response:
+        if fault := await self.faults(request):
+            return fault
+        body = await request.json()
+        state = body.get("transactionRequestState")
+        if state not in ("RECEIVED", "PENDING", "ACCEPTED", "REJECTED"):
+            return self.error(400, "3100", "bad transactionRequestState")
+        self.rtp_states[request.path_params["transactionRequestId"]] = state
+        return await self.answer(request, Response(status_code=200))

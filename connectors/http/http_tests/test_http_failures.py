@@ -27,6 +27,7 @@ from pm4ml.connectors import (
     Rejected,
     Role,
     TransactionRequest,
+    TransactionRequestState,
     Unavailable,
     UnknownTransfer,
     UnsupportedCurrency,
@@ -270,6 +271,20 @@ async def test_transaction_request_decisions(funded: Backend, connector: HttpCon
     funded.garbage["POST /transactionrequests"] = b'{"transactionRequestState": "MAYBE"}'
     with pytest.raises(Unavailable):
         await connector.decide_transaction_request(request("1"))
+
+
+async def test_otp_and_request_to_pay_notification(
+    funded: Backend, connector: HttpConnector
+) -> None:
+    funded.otps["r-1"] = "424242"
+    assert await connector.one_time_password("r-1") == "424242"
+    with pytest.raises(Rejected):
+        await connector.one_time_password("r-unknown")
+    funded.garbage["GET /otp"] = b'{"otpValue": ""}'
+    with pytest.raises(Unavailable):
+        await connector.one_time_password("r-1")
+    await connector.notify_transaction_request("r-1", TransactionRequestState.ACCEPTED)
+    assert funded.rtp_states == {"r-1": "ACCEPTED"}
 
 
 async def test_bearer_token_is_sent(funded: Backend) -> None:

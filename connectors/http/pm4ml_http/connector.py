@@ -12,6 +12,8 @@ connector method                       Backend API request
 ``commit_transfer``                    ``PUT /transfers/{ID}`` final notification COMMITTED
 ``abort_transfer``                     ``PUT /transfers/{ID}`` final notification ABORTED
 ``decide_transaction_request``         ``POST /transactionrequests``
+``one_time_password``                  ``GET /otp/{ID}``
+``notify_transaction_request``         ``PUT /requestToPay/{ID}``
 =====================================  ===============================================
 
 Payer role: in the Backend API model the core connector takes its customer's money itself
@@ -53,6 +55,7 @@ from pm4ml.connectors import (
     Rejected,
     TransactionRequest,
     TransactionRequestDecision,
+    TransactionRequestState,
     Unavailable,
     UnknownTransfer,
 )
@@ -60,6 +63,7 @@ from pm4ml_http.errors import error_for
 from pm4ml_http.wire import (
     BadAnswer,
     decision_from,
+    garbage,
     incoming_body,
     party_from,
     party_path,
@@ -280,3 +284,22 @@ class HttpConnector(Connector):
     ) -> TransactionRequestDecision:
         answer = await self._call("POST", "/transactionrequests", transaction_request_body(request))
         return decision_from(answer)
+
+    async def one_time_password(self, transaction_request_id: str) -> str:
+        """``GET /otp/{ID}``'s ``otpValue``; a 404 is ``Rejected`` (no such request)."""
+        answer = await self._call("GET", f"/otp/{transaction_request_id}", not_found=Rejected)
+        value = answer.get("otpValue") if isinstance(answer, dict) else None
+        if not isinstance(value, str) or not value:
+            raise garbage("otpValue")
+        return value
+
+    async def notify_transaction_request(
+        self, transaction_request_id: str, state: TransactionRequestState
+    ) -> None:
+        """``PUT /requestToPay/{ID}`` with the ``transactionRequestState``."""
+        await self._call(
+            "PUT",
+            f"/requestToPay/{transaction_request_id}",
+            {"transactionRequestState": state.value},
+            not_found=Rejected,
+        )

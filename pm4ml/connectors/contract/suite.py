@@ -12,6 +12,7 @@ import pytest
 from pm4ml.connectors import (
     AmountType,
     Blocked,
+    ConnectorError,
     IncomingTransfer,
     InsufficientFunds,
     LimitExceeded,
@@ -24,6 +25,7 @@ from pm4ml.connectors import (
     QuoteTerms,
     TransactionRequest,
     TransactionRequestDecision,
+    TransactionRequestState,
     TransferNotification,
     TransferOutcome,
     UnknownTransfer,
@@ -266,3 +268,36 @@ class ConnectorContract:
         decision = await connector_harness.connector.decide_transaction_request(request)
         assert isinstance(decision, TransactionRequestDecision)
         assert await connector_harness.balance(party, CURRENCY) == Decimal(100)
+
+    async def test_one_time_password_is_a_password_or_a_refusal(
+        self, connector_harness: ContractHarness
+    ) -> None:
+        connector = connector_harness.connector
+        party = await account(connector_harness, "100")
+        request = TransactionRequest(
+            transaction_request_id=new_id(),
+            payee=PEER,
+            payee_fsp="payeefsp",
+            payer=party,
+            amount=usd("10"),
+            authentication_type="OTP",
+        )
+        await connector.decide_transaction_request(request)
+        try:
+            password = await connector.one_time_password(request.transaction_request_id)
+        except ConnectorError as refusal:
+            refused: ConnectorError | None = refusal
+        else:
+            refused = None
+            assert isinstance(password, str)
+            assert password
+            assert password == await connector.one_time_password(request.transaction_request_id)
+        assert refused is None or not refused.retryable
+
+    async def test_transaction_request_notification_is_accepted_twice(
+        self, connector_harness: ContractHarness
+    ) -> None:
+        connector = connector_harness.connector
+        request_id = new_id()
+        await connector.notify_transaction_request(request_id, TransactionRequestState.ACCEPTED)
+        await connector.notify_transaction_request(request_id, TransactionRequestState.ACCEPTED)
