@@ -16,5 +16,5 @@ def test_first_party_connectors_and_the_example_are_listed() -> None:
 
 
 def test_an_unknown_name_lists_the_installed_ones() -> None:
-    with pytest.raises(LookupError, match="installed: .*http"):
+    with pytest.raises(LookupError, match=r"installed: .*http"):
         load("no-such-bank")
