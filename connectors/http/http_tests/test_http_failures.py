@@ -3,11 +3,13 @@ becomes the documented connector error and FSPIOP code, and no money moves twice
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import uvicorn
 from http_tests.backend import Account, Backend
 from http_tests.conftest import make_connector
 
@@ -34,6 +36,7 @@ from pm4ml.connectors import (
     load,
     to_fspiop_error,
 )
+from pm4ml.server import bind
 from pm4ml_http import HttpConnector, error_for
 
 PAYEE = PartyId("MSISDN", "255700000001")
@@ -318,3 +321,37 @@ def test_misconfiguration_is_a_clear_error(settings: dict[str, Any], message: st
 
 def test_registered_as_http() -> None:
     assert load("http") is HttpConnector
+
+
+async def test_refused_connections_are_retried_until_the_backend_is_up() -> None:
+    url = closed_port()
+    port = int(url.rsplit(":", 1)[1])
+    backend = Backend()
+    backend.accounts[(PAYEE.id_type, PAYEE.id_value, None)] = Account("USD", Decimal(1))
+    server = uvicorn.Server(uvicorn.Config(backend.app(), lifespan="off", log_level="warning"))
+    connector = make_connector(url, backend_retries=8, backend_retry_max_seconds=0.2)
+    await connector.start()
+
+    async def start_late() -> None:
+        await asyncio.sleep(0.3)
+        await server.serve(sockets=[bind("127.0.0.1", port)])
+
+    task = asyncio.get_running_loop().create_task(start_late())
+    try:
+        assert (await connector.lookup_party(PAYEE)).display_name == "Test Customer"
+    finally:
+        await connector.close()
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+    assert backend.requests["GET /parties"] == 1
+
+
+async def test_definite_refusal_of_prepare_is_not_checked_again(
+    funded: Backend, connector: HttpConnector
+) -> None:
+    funded.refuse["POST /transfers"] = (400, "5200")
+    with pytest.raises(LimitExceeded):
+        await connector.prepare_transfer(transfer())
+    await connector.prepare_transfer(transfer())
+    assert funded.requests["GET /transfers"] == 0
+    assert funded.requests["POST /transfers"] == 2

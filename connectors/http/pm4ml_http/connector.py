@@ -174,12 +174,17 @@ class HttpConnector(Connector):
                 return await self._client.request(method, path, json=body)
             except httpx.TimeoutException:
                 raise Unavailable("the core banking system did not answer in time") from None
-            except httpx.TransportError as exc:
+            except httpx.ConnectError as exc:
+                # Only a connection that was never made is safe to retry: any later transport
+                # failure may come after the backend acted on the request.
                 if attempt == self.options.retries:
                     logger.warning("backend %s %s failed: %r", method, path, exc)
                     raise Unavailable("the core banking system cannot be reached") from None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.options.retry_max_seconds)
+            except httpx.TransportError as exc:
+                logger.warning("backend %s %s failed: %r", method, path, exc)
+                raise Unavailable("the core banking system connection failed") from None
         raise AssertionError("unreachable")
 
     async def _call(
@@ -222,7 +227,13 @@ class HttpConnector(Connector):
             self._prepared.add(transfer_id)
             return
         self._uncertain.add(transfer_id)
-        answer = await self._call("POST", "/transfers", incoming_body(transfer))
+        try:
+            answer = await self._call("POST", "/transfers", incoming_body(transfer))
+        except Unavailable:
+            raise
+        except ConnectorError:
+            self._uncertain.discard(transfer_id)  # a definite refusal: nothing was done
+            raise
         state = answer.get("transferState") if isinstance(answer, dict) else None
         if not isinstance(answer, dict) or "homeTransactionId" not in answer:
             raise Unavailable("the core banking system answered garbage")
