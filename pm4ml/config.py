@@ -151,6 +151,30 @@ class Settings(BaseSettings):
     ledger_seed_file: Path | None = Field(
         None, description="YAML/JSON file of ledger accounts opened at start-up."
     )
+    backend_endpoint: str | None = Field(
+        None, description="`http` connector: base URL of the core connector's Backend API."
+    )
+    backend_timeout_seconds: float = Field(
+        5.0, gt=0, le=300, description="`http` connector: longest wait for one backend request."
+    )
+    backend_retries: int = Field(
+        3, ge=0, le=10, description="`http` connector: retries of a refused connection."
+    )
+    backend_retry_max_seconds: float = Field(
+        2.0, gt=0, le=60, description="`http` connector: cap of the doubling retry backoff."
+    )
+    backend_bearer_token: SecretStr | None = Field(
+        None, description="`http` connector: bearer token sent to the backend."
+    )
+    backend_tls_cert_file: Path | None = Field(
+        None, description="`http` connector: client certificate (PEM) for mTLS to the backend."
+    )
+    backend_tls_key_file: Path | None = Field(
+        None, description="`http` connector: private key (PEM) of that certificate."
+    )
+    backend_tls_ca_file: Path | None = Field(
+        None, description="`http` connector: CA bundle that signs the backend's certificate."
+    )
 
     # --- operations ---------------------------------------------------------------------
     bus_url: str | None = Field(

@@ -6,6 +6,8 @@ entry-point group in its own ``pyproject.toml``::
 
     [project.entry-points."pm4ml.connectors"]
     mybank = "mybank_connector:MyBankConnector"
+
+``pm4ml.connectors.contract`` is the test suite every connector must pass (a pytest plugin).
 """
 
 from pm4ml.connectors._errors import (

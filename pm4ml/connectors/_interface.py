@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from pm4ml.connectors._errors import ConnectorError
 from pm4ml.connectors._types import (
     IncomingTransfer,
     OutgoingTransfer,
@@ -26,6 +27,7 @@ from pm4ml.connectors._types import (
     TransactionRequestState,
     TransferNotification,
 )
+from pm4ml.fspiop.errors import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -153,3 +155,28 @@ class Connector(abc.ABC):
         ``request.transaction_request_id``. Default: ``REJECTED``, as a CBS that cannot show a
         request to its customer cannot have it approved."""
         return TransactionRequestDecision(TransactionRequestState.REJECTED)
+
+    async def one_time_password(self, transaction_request_id: str) -> str:
+        """The one-time password (OTP) the payer's customer must enter to approve the request
+        to pay ``transaction_request_id`` (FSPIOP ``authenticationType`` ``OTP``), as the CBS
+        generated and sent it to the customer.
+
+        Raises ``Rejected`` when the CBS knows no such request, ``Unavailable`` (2003,
+        retryable). Read-only apart from the CBS's own OTP bookkeeping; idempotency key
+        ``transaction_request_id`` (a repeat returns the same password). Default: refuses with
+        2002 *Not implemented*, as a CBS that issues no passwords cannot have a request
+        approved by one."""
+        raise ConnectorError(
+            "this core banking system issues no one-time passwords",
+            code=ErrorCode.NOT_IMPLEMENTED,
+        )
+
+    # --- payee role, request to pay: this DFSP asked a payer to pay ---------------------
+
+    async def notify_transaction_request(
+        self, transaction_request_id: str, state: TransactionRequestState
+    ) -> None:
+        """The final state of a request to pay this DFSP sent for its customer (``ACCEPTED``
+        when the payer's transfer arrived, ``REJECTED`` when the payer refused). Informational;
+        default: nothing. Idempotent on ``transaction_request_id``; may be retried; raises only
+        ``Unavailable``."""

@@ -52,3 +52,22 @@ def test_foreign_exception_is_internal_error() -> None:
     error = to_fspiop_error(KeyError("secret detail"), Role.PAYEE)
     assert error.code is ErrorCode.INTERNAL_SERVER_ERROR
     assert "secret" not in error.description
+
+
+async def test_request_to_pay_hooks_default_to_documented_behaviour() -> None:
+    from pm4ml.connectors import Connector, TransactionRequestState
+
+    hooks = Connector.__dict__
+    assert not getattr(hooks["one_time_password"], "__isabstractmethod__", False)
+    for name in ("decide_transaction_request", "one_time_password", "notify_transaction_request"):
+        assert hooks[name].__doc__
+
+    class Bare(Connector):
+        lookup_party = quote = prepare_transfer = commit_transfer = abort_transfer = None  # type: ignore[assignment]
+        reserve_funds = commit_funds = release_funds = None  # type: ignore[assignment]
+
+    bare = Bare()
+    with pytest.raises(ConnectorError) as caught:
+        await bare.one_time_password("r-1")
+    assert to_fspiop_error(caught.value, Role.PAYER).code_text == "2002"
+    await bare.notify_transaction_request("r-1", TransactionRequestState.REJECTED)

@@ -38,8 +38,9 @@ from pm4ml.connectors import (
     OutgoingTransfer,
     PartyId,
 )
+from pm4ml.connectors.contract import Capability, ContractHarness
 from pm4ml.store.engine import create_engine
-from pm4ml_ledger import Ledger, LedgerConnector
+from pm4ml_ledger import AccountStatus, Ledger, LedgerConnector
 
 T = TypeVar("T")
 
@@ -198,3 +199,42 @@ def outgoing() -> MakeOutgoing:
         )
 
     return make
+
+
+class LedgerHarness(ContractHarness):
+    """The contract suite's control of the ledger: accounts opened through the ledger service."""
+
+    capabilities = frozenset(Capability)
+
+    def __init__(self, connector: LedgerConnector) -> None:
+        self._connector = connector
+
+    @property
+    def connector(self) -> LedgerConnector:
+        return self._connector
+
+    async def open_account(
+        self,
+        party: PartyId,
+        currency: str,
+        balance: Decimal,
+        *,
+        blocked: bool = False,
+        max_single_transfer: Decimal | None = None,
+    ) -> None:
+        await self._connector.ledger.open_account(
+            party,
+            currency,
+            balance=balance,
+            max_single_transfer=max_single_transfer,
+            status=AccountStatus.BLOCKED if blocked else AccountStatus.OPEN,
+        )
+
+    async def balance(self, party: PartyId, currency: str) -> Decimal:
+        return (await self._connector.ledger.balance(party, currency)).balance
+
+
+@pytest.fixture
+def connector_harness(connector: LedgerConnector) -> LedgerHarness:
+    """The ledger connector for the pm4ml connector contract suite, on SQLite and PostgreSQL."""
+    return LedgerHarness(connector)
