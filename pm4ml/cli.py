@@ -131,7 +131,7 @@ def connectors_list() -> None:
 
 @app.command()
 def serve() -> None:
-    """Run the inbound FSPIOP server (and the outbound API) until stopped."""
+    """Run the inbound FSPIOP server, the outbound API and the ops server until stopped."""
     import logging
 
     from pm4ml.runtime import Runtime
@@ -154,6 +154,7 @@ def serve() -> None:
         Listener(
             "outbound", runtime.outbound_app(), settings.outbound_host, settings.outbound_port
         ),
+        Listener("ops", runtime.ops_app(), settings.metrics_host, settings.metrics_port),
     ]
     run_loop(serve_forever(runtime, listeners, log_level=settings.log_level))
 

@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     inbound_port: int = Field(4000, ge=0, le=65535, description="Inbound FSPIOP server port.")
     outbound_host: str = Field("127.0.0.1", description="Outbound simplified API listen address.")
     outbound_port: int = Field(4001, ge=0, le=65535, description="Outbound simplified API port.")
+    metrics_host: str = Field(
+        "127.0.0.1", description="Ops server (metrics, health probes) listen address."
+    )
+    metrics_port: int = Field(
+        9464,
+        ge=0,
+        le=65535,
+        description="Ops server port: /metrics, /health/live, /health/ready.",
+    )
     request_body_bytes_max: int = Field(
         5_242_880, ge=1024, description="Largest request body accepted (FSPIOP allows 5 MiB)."
     )

@@ -1,0 +1,1 @@
+"""Operational signals: Prometheus metrics, liveness and readiness, trace context."""
