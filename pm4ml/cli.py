@@ -134,13 +134,18 @@ def serve() -> None:
     """Run the inbound FSPIOP server, the outbound API and the ops server until stopped."""
     import logging
 
+    from pm4ml.observability.tracing import TraceIdFilter
     from pm4ml.runtime import Runtime
     from pm4ml.server import Listener, serve_forever
     from pm4ml.store.schema import upgrade_all
 
     settings = settings_or_exit()
+    handler = logging.StreamHandler()
+    handler.addFilter(TraceIdFilter())
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s trace=%(trace_id)s %(message)s",
+        handlers=[handler],
     )
     try:
         if settings.database_migrate_on_start:

@@ -31,6 +31,7 @@ from pm4ml.inbound.app import Background, InboundPolicy, create_inbound_app
 from pm4ml.inbound.handlers import Handlers
 from pm4ml.observability.health import Readiness, create_ops_app
 from pm4ml.observability.metrics import Metrics, MetricsMiddleware
+from pm4ml.observability.tracing import TraceContextMiddleware
 from pm4ml.outbound.app import create_outbound_app
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
@@ -173,11 +174,13 @@ class Runtime:
 
     def inbound_app(self) -> Starlette:
         app = create_inbound_app(self.handlers, self.policy, self.background)
+        app.add_middleware(TraceContextMiddleware)
         app.add_middleware(MetricsMiddleware, metrics=self.metrics, server="inbound")
         return app
 
     def outbound_app(self) -> Starlette:
         app = create_outbound_app(self.payer, self.requests)
+        app.add_middleware(TraceContextMiddleware)
         app.add_middleware(MetricsMiddleware, metrics=self.metrics, server="outbound")
         return app
 
