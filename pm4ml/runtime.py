@@ -29,6 +29,7 @@ from pm4ml.fspiop.ilp import ilp_for_version
 from pm4ml.fspiop.jws import JwsSigner, JwsVerifier
 from pm4ml.inbound.app import Background, InboundPolicy, create_inbound_app
 from pm4ml.inbound.handlers import Handlers
+from pm4ml.observability.connector_metrics import metered
 from pm4ml.observability.health import Readiness, create_ops_app
 from pm4ml.observability.metrics import Metrics, MetricsMiddleware
 from pm4ml.observability.tracing import TraceContextMiddleware
@@ -106,8 +107,8 @@ class Runtime:
             raise ConfigError(f"PM4ML_JWS_VERIFICATION_KEYS_DIR: {exc}") from exc
         engine = create_engine(settings.effective_database_url)
         store = Store(engine)
-        connector = connector or build_connector(settings, engine)
         metrics = Metrics()
+        connector = metered(connector or build_connector(settings, engine), metrics)
         client = FspiopClient(
             ClientOptions(
                 base_url=settings.peer_endpoint,

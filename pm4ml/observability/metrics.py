@@ -62,6 +62,19 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.connector_calls = Counter(
+            "pm4ml_connector_calls",
+            "Core-banking connector calls, by operation and outcome (ok or the error class).",
+            ["operation", "outcome"],
+            registry=r,
+        )
+        self.connector_duration = Histogram(
+            "pm4ml_connector_call_duration_seconds",
+            "Time a core-banking connector call took, by operation.",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.background_tasks = Gauge(
             "pm4ml_background_tasks",
             "Work started after an inbound request was answered and not finished yet.",

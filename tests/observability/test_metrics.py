@@ -54,6 +54,14 @@ async def test_transfers_move_the_counters_and_histograms(pair: Pair) -> None:
         answered = {"resource": "transfers", "method": "PUT", "status": "200"}
         assert value(payee, "pm4ml_fspiop_client_requests_total", **answered) == 2
 
+        calls = "pm4ml_connector_calls_total"
+        for operation in ("reserve_funds", "commit_funds"):
+            assert value(payer, calls, operation=operation, outcome="ok") == 2, operation
+        for operation in ("lookup_party", "quote", "prepare_transfer", "commit_transfer"):
+            assert value(payee, calls, operation=operation, outcome="ok") == 2, operation
+        took = "pm4ml_connector_call_duration_seconds_count"
+        assert value(payee, took, operation="prepare_transfer") == 2
+
         text = (await pair.http.get(payer_ops + "/metrics")).text
         for transfer_id in ids:
             assert transfer_id not in text  # bounded cardinality: no raw ids in labels
@@ -82,3 +90,15 @@ async def test_refused_and_unknown_requests_are_counted_with_bounded_labels(pair
         ]
         assert len(others) == 1
         assert "PROPFIND" not in (await pair.http.get(ops + "/metrics")).text
+
+
+async def test_connector_errors_are_counted_by_class(pair: Pair) -> None:
+    async with serve_app(pair.payer.runtime.ops_app()) as ops:
+        response = await pair.send("5000")
+        assert response.status_code == 500
+        assert response.json()["statusCode"] == "4001"
+        samples = await scrape(pair.http, ops)
+        calls = "pm4ml_connector_calls_total"
+        refused = {"operation": "reserve_funds", "outcome": "InsufficientFunds"}
+        assert value(samples, calls, **refused) == 1
+        assert value(samples, calls, operation="reserve_funds", outcome="ok") == 0
