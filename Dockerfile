@@ -1,26 +1,40 @@
-# pm4ml container image. Build: docker build -t pm4ml .
-# Stage 1 builds wheels (compilers live only here); stage 2 installs them, nothing else.
-FROM python:3.11-slim AS build
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential \
-    && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-COPY . .
-RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels . ./connectors/ledger
+# pm4ml container image. Two stages: the first builds wheels for pm4ml (with the portal's
+# templates), the ledger and http connectors and every dependency; the second installs only those wheels (no compiler, no sources, no
+# pip cache) and runs as an unprivileged user. Nothing is written outside /data and /tmp, so
+# the root filesystem can be mounted read-only (mount a volume or emptyDir on both).
+#
+#   docker build -t pm4ml .
+#   docker run --rm -p 4000:4000 -p 4001:4001 -p 4002:4002 -p 9464:9464 -v pm4ml-data:/data \
+#       -e PM4ML_ILP_SECRET=... -e PM4ML_JWS_SIGNING_KEY_PATH=/keys/signing.pem \
+#       -e PM4ML_JWS_VERIFICATION_KEYS_DIR=/keys/peers -v ./keys:/keys:ro pm4ml
 
-FROM python:3.11-slim
-# Unprivileged fixed uid so Kubernetes runAsNonRoot/runAsUser can match it.
-RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin pm4ml
-COPY --from=build /wheels /wheels
-RUN python -m pip install --no-cache-dir --no-index --find-links /wheels pm4ml pm4ml-ledger \
-    && rm -rf /wheels
-# Nothing is written under / at run time: the database and keys are mounted volumes or
-# external services, and Python writes no bytecode, so readOnlyRootFilesystem works.
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    PM4ML_INBOUND_HOST=0.0.0.0 \
-    PM4ML_OUTBOUND_HOST=0.0.0.0 \
-    PM4ML_OPS_HOST=0.0.0.0
+ARG PYTHON_IMAGE=python:3.12-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY pm4ml ./pm4ml
+COPY ui ./ui
+COPY connectors/ledger ./connectors/ledger
+COPY connectors/http ./connectors/http
+RUN python -m pip wheel --wheel-dir /wheels . ./connectors/ledger ./connectors/http
+
+FROM ${PYTHON_IMAGE}
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    PM4ML_DATA_DIR=/data \
+    PM4ML_INBOUND_HOST=0.0.0.0 PM4ML_INBOUND_PORT=4000 \
+    PM4ML_OUTBOUND_HOST=0.0.0.0 PM4ML_OUTBOUND_PORT=4001 \
+    PM4ML_OPS_HOST=0.0.0.0 PM4ML_OPS_PORT=4002 \
+    PM4ML_METRICS_HOST=0.0.0.0 PM4ML_METRICS_PORT=9464
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    python -m pip install --no-index --find-links /wheels pm4ml pm4ml-ledger pm4ml-http \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin pm4ml \
+    && mkdir /data && chown 10001:10001 /data
 USER 10001
-EXPOSE 4000 4001 4002
+WORKDIR /data
+VOLUME ["/data"]
+EXPOSE 4000 4001 4002 9464
 ENTRYPOINT ["pm4ml"]
 CMD ["serve"]

@@ -135,9 +135,11 @@ def connectors_list() -> None:
 
 @app.command()
 def serve() -> None:
-    """Run the inbound FSPIOP server (and the outbound API) until stopped."""
+    """Run the inbound FSPIOP server, the outbound API, the portal and the metrics/health
+    server until stopped."""
     import logging
 
+    from pm4ml.observability.tracing import TraceIdFilter
     from pm4ml.ops.app import create_ops_app
     from pm4ml.ops.schema import upgrade_ops
     from pm4ml.runtime import Runtime
@@ -145,8 +147,12 @@ def serve() -> None:
     from pm4ml.store.schema import upgrade_all
 
     settings = settings_or_exit()
+    handler = logging.StreamHandler()
+    handler.addFilter(TraceIdFilter())
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s trace=%(trace_id)s %(message)s",
+        handlers=[handler],
     )
     try:
         if settings.database_migrate_on_start:
@@ -167,6 +173,7 @@ def serve() -> None:
             settings.ops_host,
             settings.ops_port,
         ),
+        Listener("metrics", runtime.metrics_app(), settings.metrics_host, settings.metrics_port),
     ]
     run_loop(serve_forever(runtime, listeners, log_level=settings.log_level))
 

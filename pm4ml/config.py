@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     ops_secure_cookies: bool = Field(
         False, description="Mark portal cookies Secure (turn on when served behind TLS)."
     )
+    metrics_host: str = Field(
+        "127.0.0.1", description="Metrics and health server listen address."
+    )
+    metrics_port: int = Field(
+        9464,
+        ge=0,
+        le=65535,
+        description="Metrics and health server port: /metrics, /health/live, /health/ready.",
+    )
     request_body_bytes_max: int = Field(
         5_242_880, ge=1024, description="Largest request body accepted (FSPIOP allows 5 MiB)."
     )

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import text
 from starlette.applications import Starlette
 
 from pm4ml.config import ConfigError, Settings
@@ -28,7 +29,10 @@ from pm4ml.fspiop.ilp import ilp_for_version
 from pm4ml.fspiop.jws import JwsSigner, JwsVerifier
 from pm4ml.inbound.app import Background, InboundPolicy, create_inbound_app
 from pm4ml.inbound.handlers import Handlers
-from pm4ml.observability.health import Readiness, database_check
+from pm4ml.observability.connector_metrics import metered
+from pm4ml.observability.health import Readiness, create_metrics_app
+from pm4ml.observability.metrics import Metrics, MetricsMiddleware
+from pm4ml.observability.tracing import TraceContextMiddleware
 from pm4ml.outbound.app import create_outbound_app
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
@@ -60,6 +64,11 @@ def build_bus(settings: Settings) -> Bus:
     raise ConfigError("PM4ML_BUS_URL must be a redis:// URL (or unset for in-process)")
 
 
+async def _database_check(store: Store) -> None:
+    async with store.engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -74,6 +83,8 @@ class Runtime:
     policy: InboundPolicy
     payer: PayerTransfers
     requests: PayerRequests
+    metrics: Metrics
+    readiness: Readiness
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -96,7 +107,8 @@ class Runtime:
             raise ConfigError(f"PM4ML_JWS_VERIFICATION_KEYS_DIR: {exc}") from exc
         engine = create_engine(settings.effective_database_url)
         store = Store(engine)
-        connector = connector or build_connector(settings, engine)
+        metrics = Metrics()
+        connector = metered(connector or build_connector(settings, engine), metrics)
         client = FspiopClient(
             ClientOptions(
                 base_url=settings.peer_endpoint,
@@ -106,6 +118,7 @@ class Runtime:
                 sign_put_parties=settings.jws_sign_put_parties,
             ),
             signer,
+            observe=metrics.observe_fspiop,
         )
         bus = build_bus(settings)
         jobs = Jobs(store, client, connector)
@@ -137,6 +150,12 @@ class Runtime:
             require_put_parties_signature=settings.jws_require_put_parties,
             body_bytes_max=settings.request_body_bytes_max,
         )
+        background = Background()
+        metrics.track_background(background.__len__)
+        readiness = Readiness(metrics)
+        readiness.add("database", lambda: _database_check(store))
+        readiness.add("bus", bus.check)
+        readiness.add("connector", connector.check)
         return cls(
             settings=settings,
             store=store,
@@ -145,26 +164,30 @@ class Runtime:
             bus=bus,
             ctx=ctx,
             handlers=handlers,
-            background=Background(),
+            background=background,
             sweeper=Sweeper(ctx, handlers.transfers),
             policy=policy,
             payer=payer,
             requests=PayerRequests(ctx, client, bus, ApiVersion.parse(settings.fspiop_version)),
+            metrics=metrics,
+            readiness=readiness,
         )
-
-    def readiness(self) -> Readiness:
-        """The readiness checks; callers may add more (bus, connector, certificates)."""
-        return Readiness({"database": database_check(self.store.engine)})
 
     def inbound_app(self) -> Starlette:
         app = create_inbound_app(self.handlers, self.policy, self.background)
-        app.add_route("/ready", self.readiness().endpoint, methods=["GET"])
+        app.add_middleware(TraceContextMiddleware)
+        app.add_middleware(MetricsMiddleware, metrics=self.metrics, server="inbound")
         return app
 
     def outbound_app(self) -> Starlette:
         app = create_outbound_app(self.payer, self.requests)
-        app.add_route("/ready", self.readiness().endpoint, methods=["GET"])
+        app.add_middleware(TraceContextMiddleware)
+        app.add_middleware(MetricsMiddleware, metrics=self.metrics, server="outbound")
         return app
+
+    def metrics_app(self) -> Starlette:
+        """``/metrics``, ``/health/live``, ``/health/ready`` (the ops port)."""
+        return create_metrics_app(self.metrics, self.readiness)
 
     async def start(self) -> None:
         """Open connections, resume interrupted transfers, start the workers."""

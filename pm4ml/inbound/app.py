@@ -15,7 +15,6 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,7 +26,6 @@ from pm4ml.fspiop.headers import validate_request_headers
 from pm4ml.fspiop.jws import JwsVerifier, signature_required
 from pm4ml.inbound.handlers import Handler, Handlers
 from pm4ml.inbound.routes import ROUTES, RouteSpec
-from pm4ml.observability.metrics import MetricsMiddleware, metrics_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -201,11 +199,9 @@ def create_inbound_app(
                 methods=[spec.method for spec in specs],
             )
         )
-    routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
     return Starlette(
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_allowed},
-        middleware=[Middleware(MetricsMiddleware, server="inbound")],
     )
 
 

@@ -1,1 +1,1 @@
-"""Operational signals for pm4ml: Prometheus metrics."""
+"""Operational signals: Prometheus metrics, liveness and readiness, trace context."""

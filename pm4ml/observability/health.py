@@ -1,58 +1,89 @@
-"""Readiness: named checks run on each ``GET /ready``; 200 when all pass, 503 naming failures.
+"""The metrics and health server: ``/metrics`` for Prometheus, ``/health/live`` and
+``/health/ready`` for Kubernetes probes. Served on its own port (``PM4ML_METRICS_PORT``) so
+neither the hub nor the DFSP's own systems reach it through the FSPIOP or outbound ports.
 
-Liveness stays the existing ``GET /health`` (the process answers). Checks are injectable so
-that the bus, the connector and certificate validity can be wired by whoever owns them.
+Liveness only says the event loop answers. Readiness runs every check concurrently, each
+bounded by a timeout, and answers 503 naming the components that failed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from pm4ml.observability.metrics import Metrics
+
+log = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[None]]
-"""A readiness check: returns when healthy, raises with a reason when not."""
+"""A readiness check: returns when the component is usable, raises otherwise."""
 
-CHECK_SECONDS = 2.0
-
-
-def database_check(engine: AsyncEngine) -> Check:
-    """A check that the database answers ``SELECT 1``."""
-
-    async def check() -> None:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-
-    return check
+CHECK_SECONDS_MAX = 5.0
 
 
 class Readiness:
-    """Runs every check, each bounded by :data:`CHECK_SECONDS`."""
+    """Named readiness checks. The certificate check is added by whoever owns the
+    certificates (``add("certificates", check)``)."""
 
-    def __init__(self, checks: Mapping[str, Check]) -> None:
-        self.checks = dict(checks)
+    def __init__(self, metrics: Metrics, seconds_max: float = CHECK_SECONDS_MAX) -> None:
+        self.metrics = metrics
+        self.seconds_max = seconds_max
+        self._checks: dict[str, Check] = {}
 
-    async def results(self) -> dict[str, str]:
-        """``ok`` or the failure reason, per check name."""
-        found: dict[str, str] = {}
-        for name, check in self.checks.items():
-            try:
-                await asyncio.wait_for(check(), CHECK_SECONDS)
-            except Exception as exc:
-                found[name] = f"{type(exc).__name__}: {exc}"[:200]
-            else:
-                found[name] = "ok"
-        return found
+    def add(self, name: str, check: Check) -> None:
+        self._checks[name] = check
 
-    async def endpoint(self, request: Request) -> Response:
-        """``GET /ready``."""
-        results = await self.results()
-        ready = all(value == "ok" for value in results.values())
-        return JSONResponse(
-            {"status": "OK" if ready else "NOT_READY", "checks": results},
-            status_code=200 if ready else 503,
-        )
+    @property
+    def names(self) -> list[str]:
+        return list(self._checks)
+
+    async def run(self) -> dict[str, str]:
+        """Every check's outcome: ``"ok"`` or the reason it failed."""
+        names = list(self._checks)
+        outcomes = await asyncio.gather(*(self._one(name) for name in names))
+        return dict(zip(names, outcomes, strict=True))
+
+    async def _one(self, name: str) -> str:
+        try:
+            await asyncio.wait_for(self._checks[name](), self.seconds_max)
+        except TimeoutError:
+            outcome = f"no answer within {self.seconds_max:g} s"
+        except Exception as exc:  # any failure means "not ready"; the reason is reported
+            outcome = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        else:
+            outcome = "ok"
+        self.metrics.ready.labels(name).set(1.0 if outcome == "ok" else 0.0)
+        if outcome != "ok":
+            log.warning("readiness check %s failed: %s", name, outcome)
+        return outcome
+
+
+def create_metrics_app(metrics: Metrics, readiness: Readiness) -> Starlette:
+    """The ASGI app of the metrics and health server."""
+
+    async def scrape(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def live(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> Response:
+        outcomes: Mapping[str, str] = await readiness.run()
+        failed = sorted(name for name, outcome in outcomes.items() if outcome != "ok")
+        body = {"status": "ok" if not failed else "unavailable", "checks": outcomes}
+        return JSONResponse(body, status_code=503 if failed else 200)
+
+    return Starlette(
+        routes=[
+            Route("/metrics", scrape, methods=["GET"]),
+            Route("/health/live", live, methods=["GET"]),
+            Route("/health/ready", ready, methods=["GET"]),
+        ]
+    )

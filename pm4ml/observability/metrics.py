@@ -1,73 +1,136 @@
-"""Prometheus metrics for the pm4ml servers, recorded by a thin ASGI middleware.
+"""Prometheus metrics, one registry per :class:`~pm4ml.runtime.Runtime` (so two DFSPs in one
+process, as in the tests, never mix their numbers).
 
-Labels are bounded: the resource is the route template (``/transfers/{transferId}``), never a
-raw id, and a request that matched no route is labelled ``unmatched``.
+Cheap on the hot path: the HTTP middleware is plain ASGI (no request objects), labels are the
+route *template* Starlette matched (``/transfers/{ID}``), never a raw path, so cardinality is
+bounded by the route table.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.requests import Request
-from starlette.responses import Response
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-REQUESTS = Counter(
-    "pm4ml_http_requests_total",
-    "HTTP requests answered, per server, resource template, method and status.",
-    ["server", "resource", "method", "status"],
-)
-REQUEST_SECONDS = Histogram(
-    "pm4ml_http_request_duration_seconds",
-    "Time to answer an HTTP request, per server, resource template and method.",
-    ["server", "resource", "method"],
-)
+UNMATCHED = "unmatched"
+# Anything else a client invents is counted as "other": labels stay bounded.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+# Callbacks and connector calls usually take milliseconds, but a slow hub or CBS goes up to
+# the configured timeouts (tens of seconds); the buckets cover both ends.
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
-def resource_template(scope: Scope) -> str:
-    """The route template of a routed request, built by putting the path parameters back."""
-    params: dict[str, Any] = scope.get("path_params") or {}
-    if scope.get("endpoint") is None:
-        return "unmatched"
-    path: str = scope.get("path", "")
-    for name, value in params.items():
-        path = path.replace(f"/{value}", f"/{{{name}}}", 1)
-    return path
+class Metrics:
+    """Every metric pm4ml exports. Names are listed in the README (section Observability)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.http_requests = Counter(
+            "pm4ml_http_requests",
+            "Requests answered by a pm4ml server, by server, route template, method, status.",
+            ["server", "route", "method", "status"],
+            registry=r,
+        )
+        self.http_duration = Histogram(
+            "pm4ml_http_request_duration_seconds",
+            "Time to answer a request, by server, route template and method.",
+            ["server", "route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.http_in_flight = Gauge(
+            "pm4ml_http_requests_in_flight",
+            "Requests being answered now, by server.",
+            ["server"],
+            registry=r,
+        )
+        self.fspiop_requests = Counter(
+            "pm4ml_fspiop_client_requests",
+            "FSPIOP requests sent to the hub or peer, by resource, method and outcome "
+            "(HTTP status, or 'error' when no answer came).",
+            ["resource", "method", "status"],
+            registry=r,
+        )
+        self.fspiop_duration = Histogram(
+            "pm4ml_fspiop_client_request_duration_seconds",
+            "Time until the hub or peer answered an FSPIOP request, by resource and method.",
+            ["resource", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.connector_calls = Counter(
+            "pm4ml_connector_calls",
+            "Core-banking connector calls, by operation and outcome (ok or the error class).",
+            ["operation", "outcome"],
+            registry=r,
+        )
+        self.connector_duration = Histogram(
+            "pm4ml_connector_call_duration_seconds",
+            "Time a core-banking connector call took, by operation.",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.background_tasks = Gauge(
+            "pm4ml_background_tasks",
+            "Work started after an inbound request was answered and not finished yet.",
+            registry=r,
+        )
+        self.ready = Gauge(
+            "pm4ml_ready",
+            "1 when the last readiness check passed, by component (database, bus, "
+            "connector, certificates), else 0.",
+            ["component"],
+            registry=r,
+        )
+
+    def track_background(self, count: Callable[[], int]) -> None:
+        """Read the number of background tasks at scrape time (no cost per request)."""
+        self.background_tasks.set_function(lambda: float(count()))
+
+    def observe_fspiop(
+        self, resource: str, method: str, status: int | None, seconds: float
+    ) -> None:
+        """Record one request the FSPIOP client sent (``status`` None: no answer)."""
+        self.fspiop_requests.labels(resource, method, str(status or "error")).inc()
+        self.fspiop_duration.labels(resource, method).observe(seconds)
 
 
 class MetricsMiddleware:
-    """Counts and times every HTTP request of one server (``inbound`` or ``outbound``)."""
+    """ASGI middleware counting and timing every HTTP request of one server."""
 
-    def __init__(self, app: ASGIApp, server: str) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, server: str) -> None:
         self.app = app
+        self.metrics = metrics
         self.server = server
+        self._in_flight = metrics.http_in_flight.labels(server)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        status = 500  # what the client sees when the app raises before answering
         started = time.perf_counter()
-        status = 500
 
-        async def send_status(message: Message) -> None:
+        async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
             await send(message)
 
+        self._in_flight.inc()
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, send_wrapper)
         finally:
-            resource = resource_template(scope)
-            method = scope["method"]
-            REQUESTS.labels(self.server, resource, method, str(status)).inc()
-            REQUEST_SECONDS.labels(self.server, resource, method).observe(
+            self._in_flight.dec()
+            route = scope.get("route")
+            template = getattr(route, "path", UNMATCHED) if route is not None else UNMATCHED
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            self.metrics.http_requests.labels(self.server, template, method, str(status)).inc()
+            self.metrics.http_duration.labels(self.server, template, method).observe(
                 time.perf_counter() - started
             )
-
-
-async def metrics_endpoint(request: Request) -> Response:
-    """``GET /metrics``: every metric of this process in the Prometheus text format."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

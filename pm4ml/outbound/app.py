@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,7 +18,6 @@ from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.flows.rtp_payee import PayeeRequestsToPay
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
-from pm4ml.observability.metrics import MetricsMiddleware, metrics_endpoint
 from pm4ml.outbound import models, requests_api, responses, rtp_api, rtp_transfer_api
 from pm4ml.outbound.http import json_response, read_json, trace_headers
 from pm4ml.store.schema import Transfer
@@ -95,9 +93,8 @@ def create_outbound_app(payer: PayerTransfers, requests: PayerRequests) -> Starl
             PayeeRequestsToPay(requests.ctx, requests.client, requests.bus, requests.version)
         ),
         *rtp_transfer_api.routes(payer),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(MetricsMiddleware, server="outbound")])
+    return Starlette(routes=routes)
 
 
 __all__ = ["TransferState", "create_outbound_app"]

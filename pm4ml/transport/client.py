@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -75,11 +76,15 @@ class FspiopClient:
         options: ClientOptions,
         signer: JwsSigner | None,
         transport: httpx.AsyncBaseTransport | None = None,
+        observe: Callable[[str, str, int | None, float], None] | None = None,
     ) -> None:
+        """``observe(resource, method, status or None, seconds)`` is told about every request
+        sent (metrics)."""
         if options.sign and signer is None:
             raise ValueError("signing is on but no JWS signing key is configured")
         self.options = options
         self._signer = signer
+        self._observe = observe
         self._http = httpx.AsyncClient(
             base_url=options.base_url,
             timeout=httpx.Timeout(options.timeout_seconds),
@@ -142,13 +147,29 @@ class FspiopClient:
         headers = self.headers_for(
             method, path, body, destination=destination, version=version, extra=extra_headers
         )
-        response = await self._request(method, path, headers, body)
+        if self._observe is None:
+            response = await self._request(method, path, headers, body)
+        else:
+            response = await self._observed(method, path, headers, body)
         error = None
         if not 200 <= response.status_code < 300:
             error = _error_from_response(response)
         return Sent(
             method, path, headers, body, response.status_code, response.content, error, sent_at
         )
+
+    async def _observed(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> httpx.Response:
+        assert self._observe is not None
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            response = await self._request(method, path, headers, body)
+            status = response.status_code
+            return response
+        finally:
+            self._observe(resource_of(path), method, status, time.perf_counter() - started)
 
     async def _request(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None

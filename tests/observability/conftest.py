@@ -1,4 +1,5 @@
-"""The pm4ml pair fixtures of the end-to-end tests, reused to scrape real servers."""
+"""The pm4ml pair of tests/e2e, reused: metrics and trace context are checked on real
+transfers between two DFSPs."""
 
 from tests.e2e.conftest import pair, pair_factory
 
