@@ -71,9 +71,7 @@ class Settings(BaseSettings):
     ops_secure_cookies: bool = Field(
         False, description="Mark portal cookies Secure (turn on when served behind TLS)."
     )
-    metrics_host: str = Field(
-        "127.0.0.1", description="Metrics and health server listen address."
-    )
+    metrics_host: str = Field("127.0.0.1", description="Metrics and health server listen address.")
     metrics_port: int = Field(
         9464,
         ge=0,

@@ -76,7 +76,12 @@ def test_production_values_wire_everything() -> None:
         "ServiceMonitor",
     ]
     services = {doc["metadata"]["name"]: doc for doc in by_kind(documents, "Service")}
-    assert set(services) == {"dfspa-pm4ml-inbound", "dfspa-pm4ml-outbound", "dfspa-pm4ml-metrics"}
+    assert set(services) == {
+        "dfspa-pm4ml-inbound",
+        "dfspa-pm4ml-outbound",
+        "dfspa-pm4ml-ops",
+        "dfspa-pm4ml-metrics",
+    }
     (deployment,) = by_kind(documents, "Deployment")
     assert "replicas" not in deployment["spec"]  # the HPA owns the count
     pod = deployment["spec"]["template"]["spec"]
@@ -91,6 +96,7 @@ def test_production_values_wire_everything() -> None:
     assert config["data"]["PM4ML_BUS_URL"] == "redis://redis:6379/0"
     assert config["data"]["PM4ML_DATABASE_MIGRATE_ON_START"] == "false"  # the Job migrates
     assert config["data"]["PM4ML_METRICS_PORT"] == "9464"
+    assert config["data"]["PM4ML_OPS_PORT"] == "4002"
     (job,) = by_kind(documents, "Job")
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
     assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["db", "upgrade"]

@@ -62,9 +62,9 @@ def test_env_names_settings_and_exposes_their_ports() -> None:
     exposed = {
         int(port) for keyword, rest in final_stage() if keyword == "EXPOSE" for port in rest.split()
     }
-    ports = {int(env[f"PM4ML_{kind}_PORT"]) for kind in ("INBOUND", "OUTBOUND", "METRICS")}
+    ports = {int(env[f"PM4ML_{kind}_PORT"]) for kind in ("INBOUND", "OUTBOUND", "OPS", "METRICS")}
     assert exposed == ports
-    for kind in ("INBOUND", "OUTBOUND", "METRICS"):
+    for kind in ("INBOUND", "OUTBOUND", "OPS", "METRICS"):
         assert env[f"PM4ML_{kind}_HOST"] == "0.0.0.0"  # noqa: S104 (reachable from outside the container)
     assert env["PM4ML_DATA_DIR"] == "/data"  # the only writable place besides /tmp
 
@@ -72,9 +72,9 @@ def test_env_names_settings_and_exposes_their_ports() -> None:
 def test_copies_what_the_install_needs() -> None:
     copied = {rest.split()[0] for keyword, rest in instructions() if keyword == "COPY"}
     copied_words = " ".join(copied)
-    for needed in ("pyproject.toml", "pm4ml", "connectors/ledger"):
+    for needed in ("pyproject.toml", "pm4ml", "ui", "connectors/ledger", "connectors/http"):
         assert needed in copied_words
         assert (ROOT / needed).exists()
     ignore = (ROOT / ".dockerignore").read_text()
-    for needed in ("pyproject.toml", "README.md", "pm4ml/", "connectors/ledger/"):
+    for needed in ("pyproject.toml", "README.md", "pm4ml/", "ui/", "connectors/ledger/"):
         assert f"!{needed}" in ignore
