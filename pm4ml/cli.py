@@ -137,6 +137,7 @@ def serve() -> None:
     from pm4ml.runtime import Runtime
     from pm4ml.server import Listener, serve_forever
     from pm4ml.store.schema import upgrade_all
+    from pm4ml.tls.settings import server_tls
 
     settings = settings_or_exit()
     logging.basicConfig(
@@ -146,11 +147,18 @@ def serve() -> None:
         if settings.database_migrate_on_start:
             upgrade_all(settings)
         runtime = Runtime.create(settings)
+        inbound_tls = server_tls(settings)
     except (ConfigError, LookupError, TypeError) as exc:
         errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     listeners = [
-        Listener("inbound", runtime.inbound_app(), settings.inbound_host, settings.inbound_port),
+        Listener(
+            "inbound",
+            runtime.inbound_app(),
+            settings.inbound_host,
+            settings.inbound_port,
+            ssl_context=inbound_tls.context if inbound_tls else None,
+        ),
         Listener(
             "outbound", runtime.outbound_app(), settings.outbound_host, settings.outbound_port
         ),

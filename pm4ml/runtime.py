@@ -31,6 +31,7 @@ from pm4ml.inbound.handlers import Handlers
 from pm4ml.outbound.app import create_outbound_app
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
+from pm4ml.tls.settings import client_tls
 from pm4ml.transport.bus import Bus, LocalBus
 from pm4ml.transport.client import ClientOptions, FspiopClient
 
@@ -103,6 +104,7 @@ class Runtime:
                 timeout_seconds=settings.request_timeout_seconds,
                 sign=settings.jws_sign,
                 sign_put_parties=settings.jws_sign_put_parties,
+                ssl_context=client_tls(settings),
             ),
             signer,
         )
