@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pm4ml import __version__
+from pm4ml.certs.cli import certs_app
 from pm4ml.config import ConfigError, Settings, load_settings, redacted
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ connectors_app = typer.Typer(help="Core-banking connectors.", no_args_is_help=Tr
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(connectors_app, name="connectors")
+app.add_typer(certs_app, name="certs")
 
 console = Console()
 errors = Console(stderr=True)

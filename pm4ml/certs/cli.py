@@ -1,0 +1,82 @@
+"""``pm4ml certs``: inspect certificates and check them for cron jobs and probes.
+
+``check`` exit codes: 0 every certificate verifies and is valid for more than ``--days``;
+1 one expires within ``--days`` (or has expired); 2 one is unreadable or its chain does not
+verify against ``--ca`` (2 wins over 1).
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pm4ml.certs.inspect import describe, load_certificate, verify_against
+
+EXIT_EXPIRING = 1
+EXIT_INVALID = 2
+
+certs_app = typer.Typer(help="Inspect and check certificates.", no_args_is_help=True)
+_out = Console(highlight=False)
+
+
+@certs_app.command("inspect")
+def inspect_command(
+    path: Annotated[Path, typer.Argument(help="PEM certificate file.")],
+    ca: Annotated[Path | None, typer.Option(help="CA bundle to verify the chain.")] = None,
+) -> None:
+    """Show subject, SANs, issuer, validity, key type, fingerprint and chain verification."""
+    try:
+        certificate = load_certificate(path)
+    except (OSError, ValueError) as exc:
+        _out.print(f"[red]cannot read {path}:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    info = describe(certificate)
+    _out.print(f"subject:     {info.subject}")
+    _out.print(f"SANs:        {', '.join(info.sans) or '-'}")
+    _out.print(f"issuer:      {info.issuer}")
+    _out.print(f"valid:       {info.not_before.isoformat()} .. {info.not_after.isoformat()}")
+    _out.print(f"key:         {info.key_type}")
+    _out.print(f"SHA-256:     {info.fingerprint_sha256}")
+    if ca is not None:
+        problem = verify_against(certificate, ca)
+        _out.print(f"chain:       {'verified against ' + str(ca) if problem is None else problem}")
+        if problem is not None:
+            raise typer.Exit(EXIT_INVALID)
+
+
+@certs_app.command("check")
+def check_command(
+    paths: Annotated[list[Path], typer.Argument(help="PEM certificate files to check.")],
+    days: Annotated[int, typer.Option(min=0, help="Fail when expiring within this.")] = 30,
+    ca: Annotated[Path | None, typer.Option(help="CA bundle every file must chain to.")] = None,
+) -> None:
+    """Exit 0 when all are fine, 1 when one expires within DAYS, 2 when one is unreadable or
+    does not verify against the CA bundle."""
+    now = datetime.datetime.now(datetime.UTC)
+    code = 0
+    for path in paths:
+        try:
+            certificate = load_certificate(path)
+            problem = None
+            if ca is not None:
+                # Expiry is reported separately (exit 1), so only the issuer is checked here.
+                problem = verify_against(certificate, ca, now, check_validity=False)
+        except (OSError, ValueError) as exc:
+            _out.print(f"{path}: UNREADABLE {exc}")
+            code = EXIT_INVALID
+            continue
+        if problem is not None:
+            _out.print(f"{path}: INVALID {problem}")
+            code = EXIT_INVALID
+            continue
+        left = certificate.not_valid_after_utc - now
+        if left <= datetime.timedelta(days=days):
+            _out.print(f"{path}: EXPIRING in {left.total_seconds() / 86400:.1f} days")
+            code = max(code, EXIT_EXPIRING)
+        else:
+            _out.print(f"{path}: OK, {left.days} days left")
+    raise typer.Exit(code)
