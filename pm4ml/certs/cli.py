@@ -15,12 +15,44 @@ import typer
 from rich.console import Console
 
 from pm4ml.certs.inspect import describe, load_certificate, verify_against
+from pm4ml.certs.keys import (
+    KEY_TYPES,
+    generate,
+    public_fingerprint,
+    public_pem,
+    write_private_key,
+)
 
 EXIT_EXPIRING = 1
 EXIT_INVALID = 2
 
 certs_app = typer.Typer(help="Inspect and check certificates.", no_args_is_help=True)
 _out = Console(highlight=False)
+
+
+@certs_app.command("keygen")
+def keygen_command(
+    path: Annotated[Path, typer.Argument(help="Where to write the private key (PEM).")],
+    key_type: Annotated[
+        str, typer.Option("--type", help=f"One of: {', '.join(KEY_TYPES)}.")
+    ] = "p256",
+) -> None:
+    """Generate a private key, written 0600 (never overwritten, never printed), and its
+    public key next to it as <path>.pub.pem."""
+    if key_type not in KEY_TYPES:
+        _out.print(f"[red]unknown key type {key_type!r}[/red]; use one of {', '.join(KEY_TYPES)}")
+        raise typer.Exit(EXIT_INVALID)
+    key = generate(key_type)
+    public_path = path.with_name(path.name + ".pub.pem")
+    try:
+        write_private_key(key, path)
+    except OSError as exc:
+        _out.print(f"[red]cannot write {path}:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    public_path.write_bytes(public_pem(key))
+    _out.print(f"private key: {path} (0600)")
+    _out.print(f"public key:  {public_path}")
+    _out.print(f"SHA-256:     {public_fingerprint(key)}")
 
 
 @certs_app.command("inspect")
