@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from rich.console import Console
 
+from pm4ml.certs.csr import build_csr
 from pm4ml.certs.inspect import describe, load_certificate, verify_against
 from pm4ml.certs.keys import (
     KEY_TYPES,
@@ -53,6 +56,36 @@ def keygen_command(
     _out.print(f"private key: {path} (0600)")
     _out.print(f"public key:  {public_path}")
     _out.print(f"SHA-256:     {public_fingerprint(key)}")
+
+
+@certs_app.command("csr")
+def csr_command(
+    key_path: Annotated[Path, typer.Argument(help="Private key (PEM) the CSR is for.")],
+    out: Annotated[Path, typer.Argument(help="Where to write the CSR (PEM).")],
+    common_name: Annotated[str, typer.Option("--cn", help="Subject common name.")],
+    san: Annotated[list[str] | None, typer.Option(help="A SAN (DNS name or IP); repeat.")] = None,
+    profile: Annotated[str, typer.Option(help="client or server.")] = "client",
+    organization: Annotated[str | None, typer.Option("--org", help="Subject O.")] = None,
+) -> None:
+    """Write a CSR for KEY_PATH, to send to the hub operator (or sign with a CA)."""
+    if profile not in ("client", "server"):
+        _out.print(f"[red]unknown profile {profile!r}[/red]; use client or server")
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    except (OSError, ValueError, TypeError) as exc:
+        _out.print(f"[red]cannot read the private key {key_path}:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        _out.print("[red]only RSA and EC keys are supported[/red]")
+        raise typer.Exit(EXIT_INVALID)
+    try:
+        csr = build_csr(key, common_name, san or [], profile, organization)  # type: ignore[arg-type]
+    except ValueError as exc:
+        _out.print(f"[red]{exc}[/red]")
+        raise typer.Exit(EXIT_INVALID) from None
+    out.write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+    _out.print(f"CSR written to {out}: {csr.subject.rfc4514_string()} ({profile})")
 
 
 @certs_app.command("inspect")
