@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from rich.console import Console
 
+from pm4ml.certs.authority import build_dev_ca, sign_csr
 from pm4ml.certs.csr import build_csr
 from pm4ml.certs.inspect import describe, load_certificate, verify_against
 from pm4ml.certs.keys import (
@@ -71,14 +73,7 @@ def csr_command(
     if profile not in ("client", "server"):
         _out.print(f"[red]unknown profile {profile!r}[/red]; use client or server")
         raise typer.Exit(EXIT_INVALID)
-    try:
-        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
-    except (OSError, ValueError, TypeError) as exc:
-        _out.print(f"[red]cannot read the private key {key_path}:[/red] {exc}")
-        raise typer.Exit(EXIT_INVALID) from None
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        _out.print("[red]only RSA and EC keys are supported[/red]")
-        raise typer.Exit(EXIT_INVALID)
+    key = _private_key(key_path)
     try:
         csr = build_csr(key, common_name, san or [], profile, organization)  # type: ignore[arg-type]
     except ValueError as exc:
@@ -86,6 +81,58 @@ def csr_command(
         raise typer.Exit(EXIT_INVALID) from None
     out.write_bytes(csr.public_bytes(serialization.Encoding.PEM))
     _out.print(f"CSR written to {out}: {csr.subject.rfc4514_string()} ({profile})")
+
+
+def _private_key(path: Path) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), None)
+    except (OSError, ValueError, TypeError) as exc:
+        _out.print(f"[red]cannot read the private key {path}:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        _out.print("[red]only RSA and EC keys are supported[/red]")
+        raise typer.Exit(EXIT_INVALID)
+    return key
+
+
+@certs_app.command("init-ca")
+def init_ca_command(
+    directory: Annotated[Path, typer.Argument(help="Directory for ca.key and ca.pem.")],
+    name: Annotated[str, typer.Option(help="CA common name.")] = "pm4ml dev CA",
+    days: Annotated[int, typer.Option(min=1, help="Validity in days.")] = 365,
+) -> None:
+    """Create a DEVELOPMENT CA (labelled so in its subject) for demos and tests."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key = generate("p256")
+    try:
+        write_private_key(key, directory / "ca.key")
+    except OSError as exc:
+        _out.print(f"[red]cannot write {directory / 'ca.key'}:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    cert = build_dev_ca(key, name, days)
+    (directory / "ca.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _out.print(f"development CA (not for production): {directory / 'ca.pem'}")
+
+
+@certs_app.command("sign")
+def sign_command(
+    csr_path: Annotated[Path, typer.Argument(help="CSR to sign (PEM).")],
+    out: Annotated[Path, typer.Argument(help="Where to write the certificate (PEM).")],
+    ca_cert_path: Annotated[Path, typer.Option("--ca", help="CA certificate (PEM).")],
+    ca_key_path: Annotated[Path, typer.Option("--ca-key", help="CA private key (PEM).")],
+    days: Annotated[int, typer.Option(min=1, help="Validity in days.")] = 365,
+) -> None:
+    """Sign a CSR with a CA (the dev CA, or the DFSP's CA for the hub's CSR)."""
+    ca_key = _private_key(ca_key_path)
+    try:
+        csr = x509.load_pem_x509_csr(csr_path.read_bytes())
+        ca_cert = load_certificate(ca_cert_path)
+        cert = sign_csr(csr, ca_cert, ca_key, days)
+    except (OSError, ValueError) as exc:
+        _out.print(f"[red]cannot sign:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID) from None
+    out.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _out.print(f"certificate written to {out}: {cert.subject.rfc4514_string()}")
 
 
 @certs_app.command("inspect")
