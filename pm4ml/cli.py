@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pm4ml import __version__
+from pm4ml.certs.cli import certs_app
 from pm4ml.config import ConfigError, Settings, load_settings, redacted
 from pm4ml.ops.cli import users_app
 
@@ -36,6 +37,7 @@ app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(users_app, name="users")
+app.add_typer(certs_app, name="certs")
 
 console = Console()
 errors = Console(stderr=True)
@@ -145,6 +147,7 @@ def serve() -> None:
     from pm4ml.runtime import Runtime
     from pm4ml.server import Listener, serve_forever
     from pm4ml.store.schema import upgrade_all
+    from pm4ml.tls.settings import server_tls
 
     settings = settings_or_exit()
     handler = logging.StreamHandler()
@@ -159,11 +162,18 @@ def serve() -> None:
             upgrade_all(settings)
             upgrade_ops(settings.effective_database_url)
         runtime = Runtime.create(settings)
+        inbound_tls = server_tls(settings)
     except (ConfigError, LookupError, TypeError) as exc:
         errors.print(f"[red]configuration error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
     listeners = [
-        Listener("inbound", runtime.inbound_app(), settings.inbound_host, settings.inbound_port),
+        Listener(
+            "inbound",
+            runtime.inbound_app(),
+            settings.inbound_host,
+            settings.inbound_port,
+            ssl_context=inbound_tls.context if inbound_tls else None,
+        ),
         Listener(
             "outbound", runtime.outbound_app(), settings.outbound_host, settings.outbound_port
         ),

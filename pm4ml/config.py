@@ -116,6 +116,22 @@ class Settings(BaseSettings):
         None, description="Directory of peers' public keys, one <fspId>.pem per peer."
     )
 
+    # --- mutual TLS -------------------------------------------------------------------
+    tls_server_cert_path: Path | None = Field(
+        None, description="Inbound server certificate (PEM, chain); set all three for mTLS."
+    )
+    tls_server_key_path: Path | None = Field(None, description="Inbound server private key.")
+    tls_server_ca_path: Path | None = Field(
+        None, description="CA bundle that inbound client certificates must chain to."
+    )
+    tls_client_cert_path: Path | None = Field(
+        None, description="Client certificate presented to the hub; set all three for mTLS."
+    )
+    tls_client_key_path: Path | None = Field(None, description="Client private key.")
+    tls_client_ca_path: Path | None = Field(
+        None, description="CA bundle the hub's server certificate must chain to."
+    )
+
     # --- ILP ------------------------------------------------------------------------------
     ilp_secret: SecretStr | None = Field(
         None, description="Secret for ILP fulfilments (payee side); required to serve."

@@ -36,6 +36,7 @@ from pm4ml.observability.tracing import TraceContextMiddleware
 from pm4ml.outbound.app import create_outbound_app
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
+from pm4ml.tls.settings import client_tls
 from pm4ml.transport.bus import Bus, LocalBus
 from pm4ml.transport.client import ClientOptions, FspiopClient
 
@@ -116,6 +117,7 @@ class Runtime:
                 timeout_seconds=settings.request_timeout_seconds,
                 sign=settings.jws_sign,
                 sign_put_parties=settings.jws_sign_put_parties,
+                ssl_context=client_tls(settings),
             ),
             signer,
             observe=metrics.observe_fspiop,

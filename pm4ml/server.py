@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ class Listener:
     host: str
     port: int
     sock: socket.socket | None = None
+    ssl_context: ssl.SSLContext | None = None
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -44,7 +46,9 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _uvicorn(app: ASGIApp, log_level: str) -> uvicorn.Server:
+def _uvicorn(
+    app: ASGIApp, log_level: str, ssl_context: ssl.SSLContext | None = None
+) -> uvicorn.Server:
     config = uvicorn.Config(
         app,
         http="httptools",
@@ -53,6 +57,8 @@ def _uvicorn(app: ASGIApp, log_level: str) -> uvicorn.Server:
         log_level=log_level.lower(),
         timeout_keep_alive=30,
         server_header=False,
+        # The context is built (and kept reloaded) by pm4ml.tls, not from uvicorn's options.
+        ssl_context_factory=(lambda _config, _default: ssl_context) if ssl_context else None,
     )
     return uvicorn.Server(config)
 
@@ -83,7 +89,7 @@ async def running(
         for listener in listeners:
             sock = listener.sock or bind(listener.host, listener.port)
             ports.append(sock.getsockname()[1])
-            server = _uvicorn(listener.app, log_level)
+            server = _uvicorn(listener.app, log_level, listener.ssl_context)
             servers.append(server)
             tasks.append(asyncio.get_running_loop().create_task(server.serve(sockets=[sock])))
         while not all(server.started for server in servers):
@@ -108,5 +114,6 @@ async def serve_forever(
     """``pm4ml serve``: run until SIGINT/SIGTERM stops a server, then stop them all."""
     async with running(runtime, listeners, log_level=log_level) as served:
         for listener, port in zip(listeners, served.ports, strict=True):
-            log.info("%s listening on http://%s:%d", listener.name, listener.host, port)
+            scheme = "https" if listener.ssl_context else "http"
+            log.info("%s listening on %s://%s:%d", listener.name, scheme, listener.host, port)
         await served.wait()

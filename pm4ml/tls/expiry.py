@@ -7,8 +7,15 @@ import logging
 from pathlib import Path
 
 from cryptography import x509
+from prometheus_client import Gauge
 
 _log = logging.getLogger(__name__)
+
+EXPIRY_GAUGE = Gauge(
+    "pm4ml_certificate_expiry_seconds",
+    "Seconds until a configured certificate expires (negative once expired).",
+    ("name", "kind"),
+)
 
 
 def seconds_to_expiry(path: Path, now: datetime.datetime | None = None) -> float:
@@ -32,6 +39,7 @@ def report_expiry(
     for name, path in certificates.items():
         seconds = seconds_to_expiry(path, now)
         remaining[name] = seconds
+        EXPIRY_GAUGE.labels(name=name, kind="certificate").set(seconds)
         if seconds < warn_seconds:
             _log.warning("certificate %s (%s) expires in %.0f seconds", name, path, seconds)
     return remaining

@@ -6,6 +6,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from prometheus_client import REGISTRY
 
 from pm4ml.tls.expiry import report_expiry, seconds_to_expiry
 
@@ -55,3 +56,7 @@ def test_report_expiry_warns_under_threshold(
     assert result["client"] == pytest.approx(60 * 86400, abs=1)
     assert "certificate server" in caplog.text
     assert "certificate client" not in caplog.text
+    sample = REGISTRY.get_sample_value(
+        "pm4ml_certificate_expiry_seconds", {"name": "server", "kind": "certificate"}
+    )
+    assert sample == pytest.approx(2 * 86400, abs=1)
