@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     tls_client_ca_path: Path | None = Field(
         None, description="CA bundle the hub's server certificate must chain to."
     )
+    cert_expiry_warn_days: float = Field(
+        30,
+        gt=0,
+        description="Warn (log, metric) when a configured certificate expires within this many "
+        "days; readiness fails once one has expired.",
+    )
 
     # --- ILP ------------------------------------------------------------------------------
     ilp_secret: SecretStr | None = Field(

@@ -36,6 +36,7 @@ from pm4ml.observability.tracing import TraceContextMiddleware
 from pm4ml.outbound.app import create_outbound_app
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
+from pm4ml.tls.expiry import report_expiry
 from pm4ml.tls.settings import client_tls
 from pm4ml.transport.bus import Bus, LocalBus
 from pm4ml.transport.client import ClientOptions, FspiopClient
@@ -68,6 +69,25 @@ def build_bus(settings: Settings) -> Bus:
 async def _database_check(store: Store) -> None:
     async with store.engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
+
+
+async def _certificates_check(settings: Settings, metrics: Metrics) -> None:
+    """Readiness: every configured TLS certificate still valid. Sets
+    ``pm4ml_certificate_expiry_seconds`` and logs a warning under the threshold."""
+    certificates = {
+        name: path
+        for name, path in (
+            ("server", settings.tls_server_cert_path),
+            ("client", settings.tls_client_cert_path),
+        )
+        if path is not None
+    }
+    remaining = report_expiry(
+        certificates, settings.cert_expiry_warn_days * 86400, gauge=metrics.certificate_expiry
+    )
+    expired = sorted(name for name, seconds in remaining.items() if seconds <= 0)
+    if expired:
+        raise RuntimeError(f"expired certificate: {', '.join(expired)}")
 
 
 @dataclass
@@ -158,6 +178,7 @@ class Runtime:
         readiness.add("database", lambda: _database_check(store))
         readiness.add("bus", bus.check)
         readiness.add("connector", connector.check)
+        readiness.add("certificates", lambda: _certificates_check(settings, metrics))
         return cls(
             settings=settings,
             store=store,

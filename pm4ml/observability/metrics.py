@@ -42,6 +42,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.certificate_expiry = Gauge(
+            "pm4ml_certificate_expiry_seconds",
+            "Seconds until a configured certificate expires (negative once expired).",
+            ["name", "kind"],
+            registry=r,
+        )
         self.http_in_flight = Gauge(
             "pm4ml_http_requests_in_flight",
             "Requests being answered now, by server.",

@@ -11,12 +11,6 @@ from prometheus_client import Gauge
 
 _log = logging.getLogger(__name__)
 
-EXPIRY_GAUGE = Gauge(
-    "pm4ml_certificate_expiry_seconds",
-    "Seconds until a configured certificate expires (negative once expired).",
-    ("name", "kind"),
-)
-
 
 def seconds_to_expiry(path: Path, now: datetime.datetime | None = None) -> float:
     """Return seconds until the first certificate in the PEM file at ``path`` expires.
@@ -33,13 +27,16 @@ def report_expiry(
     certificates: dict[str, Path],
     warn_seconds: float,
     now: datetime.datetime | None = None,
+    gauge: Gauge | None = None,
 ) -> dict[str, float]:
-    """Return seconds to expiry per named certificate; warn for each under ``warn_seconds``."""
+    """Return seconds to expiry per named certificate; warn for each under ``warn_seconds``
+    and set ``gauge`` (``pm4ml_certificate_expiry_seconds{name,kind}``) when given."""
     remaining: dict[str, float] = {}
     for name, path in certificates.items():
         seconds = seconds_to_expiry(path, now)
         remaining[name] = seconds
-        EXPIRY_GAUGE.labels(name=name, kind="certificate").set(seconds)
+        if gauge is not None:
+            gauge.labels(name=name, kind="certificate").set(seconds)
         if seconds < warn_seconds:
             _log.warning("certificate %s (%s) expires in %.0f seconds", name, path, seconds)
     return remaining

@@ -26,7 +26,7 @@ async def test_live_and_ready_when_everything_answers(pair: Pair) -> None:
         assert ready.status_code == 200, ready.text
         assert ready.json() == {
             "status": "ok",
-            "checks": {"database": "ok", "bus": "ok", "connector": "ok"},
+            "checks": {"database": "ok", "bus": "ok", "connector": "ok", "certificates": "ok"},
         }
         samples = await scrape(pair.http, ops)
         for component in ("database", "bus", "connector"):

@@ -6,8 +6,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from prometheus_client import REGISTRY
 
+from pm4ml.observability.metrics import Metrics
 from pm4ml.tls.expiry import report_expiry, seconds_to_expiry
 
 
@@ -47,16 +47,19 @@ def test_report_expiry_warns_under_threshold(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC)
+    metrics = Metrics()
     soon, later = tmp_path / "soon.pem", tmp_path / "later.pem"
     _write_cert(soon, now + datetime.timedelta(days=2))
     _write_cert(later, now + datetime.timedelta(days=60))
     with caplog.at_level("WARNING", logger="pm4ml.tls.expiry"):
-        result = report_expiry({"server": soon, "client": later}, 7 * 86400, now)
+        result = report_expiry(
+            {"server": soon, "client": later}, 7 * 86400, now, gauge=metrics.certificate_expiry
+        )
     assert result["server"] == pytest.approx(2 * 86400, abs=1)
     assert result["client"] == pytest.approx(60 * 86400, abs=1)
     assert "certificate server" in caplog.text
     assert "certificate client" not in caplog.text
-    sample = REGISTRY.get_sample_value(
+    sample = metrics.registry.get_sample_value(
         "pm4ml_certificate_expiry_seconds", {"name": "server", "kind": "certificate"}
     )
     assert sample == pytest.approx(2 * 86400, abs=1)
