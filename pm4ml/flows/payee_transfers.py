@@ -51,19 +51,21 @@ class PayeeTransfers:
                 row = new_row(msg)
                 session.add(row)
                 try:
-                    await self._admit(session, row, msg)
+                    quote = await self._admit(session, row, msg)
                 except FspiopError as error:
                     mark_aborted(row, error)
                     job = ctx.error_callback(
                         session, msg.reply_to, path_of(row), error, transfer_id=transfer_id
                     )
                 else:
-                    return lambda: self.prepare(transfer_id)
+                    admitted = row
+                    return lambda: self.prepare(transfer_id, (admitted, quote))
         return (lambda: ctx.jobs.run_now(job)) if job is not None else None
 
-    async def _admit(self, session: AsyncSession, row: Transfer, msg: Inbound) -> None:
+    async def _admit(self, session: AsyncSession, row: Transfer, msg: Inbound) -> Quote:
         """Every check a payee makes before promising money, each with its FSPIOP code. On
-        success the row holds the quote's ids, the parties and the fulfilment."""
+        success the row holds the quote's ids, the parties and the fulfilment, and the quote
+        it was checked against is returned."""
         ctx = self.ctx
         if row.payee_fsp != ctx.dfsp_id:
             raise FspiopError(ErrorCode.VALIDATION_ERROR, "payeeFsp is not this DFSP")
@@ -89,6 +91,7 @@ class PayeeTransfers:
             raise FspiopError(ErrorCode.PAYEE_FSP_REJECTED_TXN, "cannot fulfil this condition")
         take_quote(row, quote)
         row.fulfilment = fulfilment
+        return quote
 
     def _replay(self, session: AsyncSession, msg: Inbound, row: Transfer) -> Job | None:
         """A ``POST /transfers`` for an id we know: answer again, never prepare twice."""
@@ -102,13 +105,22 @@ class PayeeTransfers:
             return ctx.error_callback(session, to, path_of(row), row_error(row), transfer_id=tid)
         return None  # RECEIVED: the first request's callback is on its way
 
-    async def prepare(self, transfer_id: str) -> None:
+    async def prepare(
+        self, transfer_id: str, admitted: tuple[Transfer, Quote] | None = None
+    ) -> None:
         """Have the CBS reserve the credit, then fulfil or refuse. Also resumes a ``RECEIVED``
-        transfer after a restart: ``prepare_transfer`` is idempotent on the transfer id."""
+        transfer after a restart: ``prepare_transfer`` is idempotent on the transfer id.
+        ``admitted`` is the row and quote the caller just committed (not read again); a
+        stale state is harmless, ``_decide`` checks it again under the lock."""
         ctx = self.ctx
-        async with ctx.store.reading() as session:
-            row = await ctx.store.transfer(session, transfer_id)
-            quote = await ctx.store.quote(session, row.quote_id or "") if row else None
+        row: Transfer | None
+        quote: Quote | None
+        if admitted is not None:
+            row, quote = admitted
+        else:
+            async with ctx.store.reading() as session:
+                row = await ctx.store.transfer(session, transfer_id)
+                quote = await ctx.store.quote(session, row.quote_id or "") if row else None
         if row is None or row.state != S.RECEIVED or quote is None or quote.response is None:
             return
         incoming = mapping.incoming_transfer(
