@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -211,3 +211,5 @@ class RunningPair:
     label: str
     outbound_port: int
     pids: dict[str, int]
+    #: Files where ``benchmarks.txcount`` keeps each pm4ml process's transaction total.
+    transaction_files: dict[str, Path] = field(default_factory=dict)

@@ -24,6 +24,7 @@ from sqlalchemy import insert
 
 from benchmarks.common import (
     FSPS,
+    REPO,
     FspKeys,
     Proc,
     RunningPair,
@@ -191,14 +192,18 @@ async def pm4ml_pair(options: Pm4mlOptions, work: Path) -> AsyncIterator[Running
                 await open_payee_accounts(url, options.payees, options.currency)
             envs[fsp] = env
         processes: dict[str, Proc] = {}
+        txn_files = {fsp: work / fsp / "transactions" for fsp in FSPS}
         for fsp in FSPS:
-            proc = start_process(
-                fsp, pm4ml_argv("serve"), envs[fsp], work / fsp, work / fsp / "server.log"
-            )
+            argv = [sys.executable, "-m", "benchmarks.txcount", str(txn_files[fsp]), "serve"]
+            env = {**envs[fsp], "PYTHONPATH": str(REPO)}
+            proc = start_process(fsp, argv, env, work / fsp, work / fsp / "server.log")
             stack.callback(stop_process, proc)
             processes["payer" if fsp == "payerfsp" else "payee"] = proc
         for fsp, proc in zip(FSPS, processes.values(), strict=True):
             for port in ports[fsp]:
                 await wait_for_port(proc, port)
         pids = {name: proc.pid for name, proc in processes.items()}
-        yield RunningPair(f"pm4ml/{options.database}", ports["payerfsp"][1], pids)
+        counts = {
+            "payer" if fsp == "payerfsp" else "payee": path for fsp, path in txn_files.items()
+        }
+        yield RunningPair(f"pm4ml/{options.database}", ports["payerfsp"][1], pids, counts)

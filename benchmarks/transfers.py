@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from benchmarks import profiling, report
+from benchmarks import profiling, report, txcount
 from benchmarks.common import RunningPair
 from benchmarks.loadgen import ClosedLoop, LoadOptions
 from benchmarks.node_pair import NodeOptions, ensure_installed, node_pair
@@ -86,6 +86,14 @@ def cpu_meter(pair: RunningPair, store: str | None) -> CpuMeter:
     return CpuMeter(groups)
 
 
+async def transaction_counts(pair: RunningPair) -> dict[str, int]:
+    """Each pm4ml process's transaction total, once its last write-out is surely on disk."""
+    if not pair.transaction_files:
+        return {}
+    await asyncio.sleep(2.5 * txcount.WRITE_SECONDS)
+    return {name: txcount.read_count(path) for name, path in pair.transaction_files.items()}
+
+
 async def measure(
     pair: RunningPair, args: argparse.Namespace, body: Callable[[int], bytes], store: str | None
 ) -> list[dict[str, Any]]:
@@ -98,6 +106,7 @@ async def measure(
         try:
             if args.warmup_seconds > 0:
                 await loop.run(seconds=args.warmup_seconds)
+            txns_before = await transaction_counts(pair)
             meter = cpu_meter(pair, store)
             meter.start()
             if args.count:
@@ -105,11 +114,20 @@ async def measure(
             else:
                 stats = await loop.run(seconds=args.seconds)
             cpu = meter.delta()
+            txns_after = await transaction_counts(pair)
         finally:
             loop.close()
         level = report.level_record(stats, cpu)
+        if txns_before and stats.ok:
+            level["transactions_per_transfer"] = {
+                name: round((txns_after[name] - txns_before[name]) / stats.ok, 2)
+                for name in txns_before
+            }
         levels.append(level)
         print(report.row(level), flush=True)
+        if "transactions_per_transfer" in level:
+            per = ", ".join(f"{k} {v}" for k, v in level["transactions_per_transfer"].items())
+            print(f"  database transactions per completed transfer: {per}", flush=True)
         for kind, sample in level["error_samples"].items():
             print(f"  {level['errors_by_kind'][kind]} x {kind}: {sample}", flush=True)
     return levels
