@@ -25,13 +25,11 @@ from pydantic import ValidationError
 from pm4ml.connectors import PartyId
 from pm4ml.flows import mapping
 from pm4ml.flows.asking import Answer, Ask, ask
-from pm4ml.flows.context import FlowContext
 from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.fspiop import models as fspiop
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
-from pm4ml.fspiop.headers import V1_1, ApiVersion
-from pm4ml.transport.bus import Bus, BusMessage
-from pm4ml.transport.client import FspiopClient, Sent
+from pm4ml.transport.bus import BusMessage
+from pm4ml.transport.client import Sent
 
 
 @dataclass(frozen=True)
@@ -68,14 +66,14 @@ class RequestToPayResult:
 class PayeeRequestsToPay:
     """Sends requests to pay on behalf of this DFSP's customers."""
 
-    def __init__(
-        self, ctx: FlowContext, client: FspiopClient, bus: Bus, version: ApiVersion = V1_1
-    ) -> None:
-        self.ctx = ctx
-        self.client = client
-        self.bus = bus
-        self.version = version
-        self.lookups = PayerRequests(ctx, client, bus, version)
+    def __init__(self, lookups: PayerRequests) -> None:
+        # The party lookup, the FSPIOP client, the bus and the version are the outbound
+        # requests' own: one set of them per DFSP.
+        self.lookups = lookups
+        self.ctx = lookups.ctx
+        self.client = lookups.client
+        self.bus = lookups.bus
+        self.version = lookups.version
 
     async def send(self, request: RequestToPay, trace: Mapping[str, str]) -> RequestToPayResult:
         """Look the payer up (unless its DFSP is given), send the transaction request and wait

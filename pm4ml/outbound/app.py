@@ -89,9 +89,7 @@ def create_outbound_app(payer: PayerTransfers, requests: PayerRequests) -> Starl
         Route("/transfers/{transferId}", api.put_transfer, methods=["PUT"]),
         Route("/transfers/{transferId}", api.get_transfer, methods=["GET"]),
         *requests_api.routes(requests),
-        *rtp_api.routes(
-            PayeeRequestsToPay(requests.ctx, requests.client, requests.bus, requests.version)
-        ),
+        *rtp_api.routes(PayeeRequestsToPay(requests)),
         *rtp_transfer_api.routes(payer),
     ]
     return Starlette(routes=routes)
