@@ -86,6 +86,9 @@ def _settings(
         "PM4ML_INBOUND_PORT": str(ports[0]),
         "PM4ML_OUTBOUND_HOST": "127.0.0.1",
         "PM4ML_OUTBOUND_PORT": str(ports[1]),
+        # The portal and the metrics server run as in production, on ports of their own.
+        "PM4ML_OPS_PORT": "0",
+        "PM4ML_METRICS_PORT": "0",
         "PM4ML_DATA_DIR": str(work),
         "PM4ML_DATABASE_URL": url,
         "PM4ML_JWS_SIGN": "true",
