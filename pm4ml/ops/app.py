@@ -573,6 +573,7 @@ class Portal:
             request,
             "connections.html",
             peer=peer,
+            certificates=connections.certificates(self.settings),
             own_key=connections.own_key(self.settings.jws_signing_key_path),
             peer_keys=keys,
             peer_keys_problem=keys_problem,

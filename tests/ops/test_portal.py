@@ -18,6 +18,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from pydantic import SecretStr
 
+from pm4ml.certs.authority import build_dev_ca
+from pm4ml.certs.keys import generate
 from pm4ml.config import Settings
 from pm4ml.fspiop.jws import key_fingerprint
 from pm4ml.ops.app import create_ops_app
@@ -371,6 +373,41 @@ async def test_connections_page_shows_fingerprints_never_secrets(
         for secret in (ilp_secret, "db-password", SESSION_SECRET, "PRIVATE KEY"):
             assert secret not in text
         assert rsa_keys["payerfsp"].private_pem.decode().splitlines()[1] not in text
+
+
+async def test_connections_page_shows_certificates_with_days_to_expiry(
+    database_url: str, tmp_path: Path
+) -> None:
+    await asyncio.to_thread(in_thread, upgrade_ops, database_url)
+    key = generate("p256")
+    paths = {}
+    for name, days in (("server", 400), ("ca", 5)):
+        paths[name] = tmp_path / f"{name}.pem"
+        certificate = build_dev_ca(key, f"{name} {XSS}", days)
+        paths[name].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    settings = Settings(
+        data_dir=tmp_path,
+        ops_session_secret=SecretStr(SESSION_SECRET),
+        tls_server_cert_path=paths["server"],
+        tls_server_ca_path=paths["ca"],
+        tls_client_cert_path=tmp_path / "junk.pem",
+        tls_client_ca_path=tmp_path / "absent.pem",
+    )
+    engine = create_engine(database_url)
+    store = Store(engine)
+    try:
+        await _seed(store)
+        app = create_ops_app(settings, store)
+        async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+            await _sign_in(client, "vera")
+            page = (await client.get("/connections")).text
+    finally:
+        await engine.dispose()
+    assert re.search(r'class="num ok">(399|400)</td>', page), page
+    assert re.search(r'class="num notice">[45] \(renew soon\)</td>', page), page
+    assert "junk.pem: not a PEM certificate" in page and "absent.pem: No such file" in page
+    assert "<script" not in page and r"server \&lt;script\&gt;" in page
 
 
 async def test_connections_page_reports_an_unreachable_hub(
