@@ -59,6 +59,15 @@ def _ui_dir() -> Path:
 UI_DIR = _ui_dir()
 WINDOWS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(days=1)}
 Handler = Callable[[Request], Awaitable[Response]]
+#: What the transfer page says after an action (``?done=``); anything else says nothing.
+DONE = {
+    "asked": "asked the hub; its answer is applied",
+    "unanswered": "asked the hub; no final answer yet, the transfer still waits for it",
+    "proposed": "proposed",
+    "approved": "approved",
+    "rejected": "rejected",
+    "resent": "resent",
+}
 #: Asks the hub for a transfer's state and applies the answer (``PayerTransfers.refresh``).
 Refresh = Callable[[str], Awaitable[Transfer | None]]
 SECURITY_HEADERS = [
@@ -450,7 +459,7 @@ class Portal:
             and row.direction == "OUTBOUND"
             and row.state == "TRANSFER_SENT",
             problem=problem,
-            done=request.query_params.get("done"),
+            done=DONE.get(request.query_params.get("done", "")),
         )
 
     def _can_resend(self, row: Transfer) -> bool:
@@ -484,7 +493,8 @@ class Portal:
                 after={"state": after.state if after else None},
                 source_ip=request.client.host if request.client else None,
             )
-        return self._back(transfer_id, "asked")
+        changed = after is not None and after.state != before.state
+        return self._back(transfer_id, "asked" if changed else "unanswered")
 
     async def _final_notification(
         self, session: AsyncSession, transfer_id: str

@@ -178,6 +178,10 @@ async def test_every_page_but_sign_in_needs_a_session(portal: Portal) -> None:
             assert response.status_code == 303, path
             assert response.headers["location"] == "/login"
         assert (await client.post("/logout")).status_code == 303
+        for action in ("resolve", "resend", "proposals/1"):
+            response = await client.post(f"/transfers/{portal.transfer_id}/{action}")
+            assert response.status_code == 303, action
+            assert response.headers["location"] == "/login"
         login = await client.get("/login")
         assert login.status_code == 200
         cookie = login.headers["set-cookie"].lower()
