@@ -271,16 +271,17 @@ class Portal:
                 session, identity.issuer, identity.subject, identity.name, identity.role
             )
             username, active = user.username, user.active
-            await audit(
-                session,
-                username,
-                "login" if active else "login_failed",
-                after={"method": "oidc", "role": identity.role, "subject": identity.subject}
-                | ({} if active else {"reason": "the account is disabled"}),
-                source_ip=address,
-            )
+            if active:
+                await audit(
+                    session,
+                    username,
+                    "login",
+                    after={"method": "oidc", "role": identity.role, "subject": identity.subject},
+                    source_ip=address,
+                )
         if not active:
-            response = await self._oidc_failed(request, OidcError("the account is disabled"))
+            disabled = OidcError("the account is disabled", who=username)
+            response = await self._oidc_failed(request, disabled)
             response.delete_cookie(PENDING_COOKIE, path="/oidc")
             return response
         request.session.clear()

@@ -22,7 +22,7 @@ from pm4ml.config import Settings
 from pm4ml.ops.app import create_ops_app
 from pm4ml.ops.oidc import portal_role, roles_in
 from pm4ml.ops.schema import AuditEntry, OpsUser, upgrade_ops
-from pm4ml.ops.users import add_user
+from pm4ml.ops.users import add_user, set_active
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
 from pm4ml.store.schema import Transfer, utcnow
@@ -153,7 +153,18 @@ async def test_sign_in_with_the_provider_records_the_user_and_audits_it(setup: S
             data={"username": "oidc:alice", "password": "!oidc", "csrf_token": _csrf(form.text)},
         )
         assert local.status_code == 401 and "Wrong username" in local.text
+    # Disabled in the portal (pm4ml users disable), a provider user is refused.
+    async with setup.store.transaction() as session:
+        await set_active(session, "oidc:alice", False)
+    _as(setup.provider, "admin")
+    async with setup.browser() as browser:
+        disabled = await _sign_in(browser)
+        assert disabled.status_code == 401 and "the account is disabled" in disabled.text
+        assert (await browser.get("/", follow_redirects=False)).status_code == 303
     entries = await setup.audit()
+    assert (entries[-1].actor, entries[-1].action) == ("oidc:alice", "login_failed")
+    disabled_entries = [e for e in entries if "disabled" in str(e.after)]
+    assert len(disabled_entries) == 1  # audited once
     logins = [e for e in entries if e.action == "login"]
     assert [e.actor for e in logins][:2] == ["oidc:alice", "oidc:alice"]
     assert logins[0].after == {"method": "oidc", "role": "operator", "subject": "u-1001"}
