@@ -1,10 +1,12 @@
 """Signing in with an OpenID Connect provider in a real Chromium: the test provider of
 ``oidc_provider`` and the portal served by uvicorn on loopback (in a thread of their own),
-the browser clicking "Sign in with Bank SSO" and landing on the dashboard as that user."""
+the browser clicking "Sign in with Bank SSO" and landing on the dashboard as that user.
+The sign-in page's screenshot goes to $OPS_SCREENSHOTS_DIR, as in ``test_browser``."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
 from tests.conftest import in_thread, migrate_everything
 from tests.ops.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
+from tests.ops.test_browser import SCREENSHOTS_ENV
 from tests.support import serve_app
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -88,13 +91,16 @@ def running(tmp_path: Path) -> Iterator[Running]:
         thread.join(30)
 
 
-def test_sign_in_with_the_provider_in_chromium(running: Running) -> None:
+def test_sign_in_with_the_provider_in_chromium(running: Running, tmp_path: Path) -> None:
+    shots = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             page.goto(f"{running.portal}/transfers")
             assert page.url == f"{running.portal}/login"
+            page.screenshot(path=str(shots / "login-oidc.png"))
             page.get_by_role("link", name="Sign in with Bank SSO").click()
             page.wait_for_url(f"{running.portal}/")
             playwright_api.expect(page.get_by_text("oidc:alice (operator)")).to_be_visible()
