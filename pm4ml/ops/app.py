@@ -445,6 +445,7 @@ class Portal:
             row = await self.store.transfer(session, transfer_id)
             timeline = [] if row is None else await queries.transfer_timeline(session, row)
             proposals = await actions.proposals_for(session, transfer_id)
+            work = await queries.transfer_work(session, transfer_id)
         if row is None:
             return self.render(request, "not_found.html", 404, what=f"transfer {transfer_id}")
         return self.render(
@@ -453,6 +454,7 @@ class Portal:
             status_code,
             transfer=row,
             timeline=timeline,
+            work=work,
             proposals=proposals,
             action_names=actions.ACTIONS,
             can_resend=self._can_resend(row),

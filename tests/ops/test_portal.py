@@ -27,7 +27,7 @@ from pm4ml.ops.schema import upgrade_ops
 from pm4ml.ops.users import add_user, set_active
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
-from pm4ml.store.schema import Message, Transfer, utcnow
+from pm4ml.store.schema import Job, Message, Transfer, utcnow
 from tests.conftest import KeyPair, in_thread, write_keys
 from tests.support import recorder, serve_app
 
@@ -85,6 +85,26 @@ async def _seed(store: Store) -> str:
                 peer_fsp="otherfsp",
                 last_error_code="5000",
                 last_error_description=XSS,
+            )
+        )
+        session.add(
+            Job(
+                kind="cbs",
+                transfer_id=transfer_id,
+                payload={"op": "commit_funds", "transfer_id": transfer_id},
+                state="FAILED",
+                attempts=12,
+                last_error=f"connector refused commit_funds: {XSS}",
+            )
+        )
+        session.add(
+            Job(
+                kind="send",
+                transfer_id=transfer_id,
+                payload={"method": "PUT", "path": "/transfers/x", "body": "hush-body"},
+                state="PENDING",
+                attempts=2,
+                last_error="peer answered HTTP 503",
             )
         )
         session.add(
@@ -229,6 +249,10 @@ async def test_sign_in_search_and_timeline(portal: Portal) -> None:
         assert "signed by us" in detail.text and "signature NOT verified" in detail.text
         assert "sig-value" in detail.text
         assert "hush-hush" not in detail.text
+        # The outbox work still open, or given up on, for this transfer; never its bodies.
+        assert "CBS commit_funds" in detail.text and "failed for good" in detail.text
+        assert "PUT /transfers/x" in detail.text and "peer answered HTTP 503" in detail.text
+        assert "hush-body" not in detail.text
         assert (await client.get("/transfers/no-such")).status_code == 404
 
 
