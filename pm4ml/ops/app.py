@@ -508,7 +508,15 @@ class Portal:
         row = await self.store.transfer(session, transfer_id)
         if row is None:
             raise actions.ActionError(f"no transfer {transfer_id}")
-        return row, resend.final_notification(row)
+        notification = resend.final_notification(row)
+        # The CBS takes one transfer's calls one at a time (the connector contract): while
+        # the outbox still has one to make, it is the outbox's to deliver.
+        if await queries.cbs_call_pending(session, transfer_id):
+            raise actions.ActionError(
+                "a CBS call for this transfer is still pending in the outbox; wait until it "
+                "is done or has failed for good"
+            )
+        return row, notification
 
     def proposer(self, action: str) -> Handler:
         """The handler proposing ``action`` on the transfer in the path."""

@@ -140,6 +140,16 @@ async def transfer_work(session: AsyncSession, transfer_id: str) -> list[OutboxW
     return work
 
 
+async def cbs_call_pending(session: AsyncSession, transfer_id: str) -> bool:
+    """Whether the outbox still has a CBS call to make for this transfer."""
+    query = (
+        select(Job.id)
+        .where(Job.transfer_id == transfer_id, Job.kind == "cbs", Job.state == "PENDING")
+        .limit(1)
+    )
+    return (await session.execute(query)).first() is not None
+
+
 @dataclass
 class DirectionStats:
     total: int = 0

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pm4ml.connectors import TransferNotification, TransferOutcome, Unavailable
@@ -22,7 +23,7 @@ from pm4ml.ops.app import create_ops_app
 from pm4ml.ops.resend import final_notification
 from pm4ml.ops.schema import upgrade_ops
 from pm4ml.ops.users import add_user, audit_entries
-from pm4ml.store.schema import Transfer
+from pm4ml.store.schema import Job, Transfer, utcnow
 from pm4ml_ledger.connector import LedgerConnector
 from tests.conftest import in_thread
 from tests.e2e.conftest import PAYER, Pair, pair, pair_factory
@@ -153,6 +154,26 @@ async def test_operators_resend_the_final_notification_to_the_cbs(pair: Pair) ->
         assert failed.status_code == 502
         assert "2003" in failed.text and "down for maintenance" in failed.text
         assert len(ledger.notifications) == 2
+
+        # While the outbox still has a CBS call to make for it, the outbox delivers it.
+        ledger.down = False
+        async with payer.store.transaction() as session:
+            job = Job(
+                kind="cbs",
+                transfer_id=transfer_id,
+                payload={"op": "commit_funds", "transfer_id": transfer_id},
+                state="PENDING",
+                attempts=3,
+                next_attempt_at=utcnow() + timedelta(hours=1),  # out of the worker's way
+            )
+            session.add(job)
+        page = (await otto.get(target)).text
+        busy = await otto.post(
+            f"{target}/resend", data={"csrf_token": _token(page), "reason": "racing the outbox"}
+        )
+        assert busy.status_code == 400 and "still pending in the outbox" in busy.text
+        async with payer.store.transaction() as session:
+            await session.execute(delete(Job).where(Job.id == job.id))
 
         # Only final transfers: one still waiting for the hub cannot be re-sent.
         async with payer.store.transaction() as session:
