@@ -11,6 +11,8 @@ idempotently.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,6 +69,20 @@ async def propose(
         after={"proposal": proposal.id, "reason": reason, "state": "PENDING"},
     )
     return proposal
+
+
+async def resend_running(session: AsyncSession, transfer_id: str, window: timedelta) -> bool:
+    """Whether a re-send approved within ``window`` has no outcome yet: it is still running.
+    (One approved longer ago without an outcome died with its process.)"""
+    since = utcnow() - window
+    return any(
+        p.action == RESEND
+        and p.state == "APPROVED"
+        and p.outcome is None
+        and p.decided_at is not None
+        and p.decided_at > since
+        for p in await proposals_for(session, transfer_id)
+    )
 
 
 async def decide(session: AsyncSession, proposal_id: int, checker: str, approve: bool) -> Proposal:

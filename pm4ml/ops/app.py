@@ -128,6 +128,8 @@ class Portal:
         self.refresh = refresh
         self.cbs_operation = cbs_operation
         self.oidc = OidcProvider(settings, secret) if settings.ops_oidc_issuer else None
+        # How long an approved re-send may run: the CBS's time limit, plus slack to record it.
+        self._resend_window = timedelta(seconds=settings.connector_timeout_seconds + 30)
         self.user_throttle = LoginThrottle(LOGIN_FAILURES_MAX)
         # Staff often share one address (an office NAT), so an address gets more tries.
         self.address_throttle = LoginThrottle(LOGIN_FAILURES_MAX * 4)
@@ -529,6 +531,8 @@ class Portal:
                 async with self.store.transaction() as session:
                     if action == actions.RESEND:
                         await self._final_notification(session, transfer_id)
+                        if await actions.resend_running(session, transfer_id, self._resend_window):
+                            raise actions.ActionError("a re-send of this transfer is running now")
                     elif await self.store.transfer(session, transfer_id) is None:
                         raise actions.ActionError(f"no transfer {transfer_id}")
                     await actions.propose(session, transfer_id, action, reason, user.username)

@@ -42,8 +42,12 @@ class RecordingLedger(LedgerConnector):
         super().__init__(engine)
         self.notifications: list[TransferNotification] = []
         self.down = False
+        self.delay = 0.0
+        self.called = asyncio.Event()
 
     async def commit_funds(self, transfer_id: str) -> None:
+        self.called.set()
+        await asyncio.sleep(self.delay)
         if self.down:
             raise Unavailable("the core banking system is down for maintenance")
         await super().commit_funds(transfer_id)
@@ -155,8 +159,20 @@ async def test_operators_resend_the_final_notification_to_the_cbs(pair: Pair) ->
         assert "2003" in failed.text and "down for maintenance" in failed.text
         assert len(ledger.notifications) == 2
 
-        # While the outbox still has a CBS call to make for it, the outbox delivers it.
+        # While an approved re-send runs, no other re-send is proposed.
         ledger.down = False
+        ledger.delay, ledger.called = 1.0, asyncio.Event()
+        running = asyncio.ensure_future(_propose_and_approve(otto, olga, target, "slow CBS"))
+        await asyncio.wait_for(ledger.called.wait(), 10)  # approved, and the CBS is called
+        page = (await otto.get(target)).text
+        overlap = await otto.post(
+            f"{target}/resend", data={"csrf_token": _token(page), "reason": "overlapping"}
+        )
+        assert overlap.status_code == 400 and "running now" in overlap.text
+        assert (await running).status_code == 303
+        ledger.delay = 0.0
+
+        # While the outbox still has a CBS call to make for it, the outbox delivers it.
         async with payer.store.transaction() as session:
             job = Job(
                 kind="cbs",
@@ -192,7 +208,7 @@ async def test_operators_resend_the_final_notification_to_the_cbs(pair: Pair) ->
     async with payer.store.reading() as session:
         entries = list(reversed(await audit_entries(session)))
     resends = [e for e in entries if e.action == "resend_notification"]
-    assert [e.actor for e in resends] == ["olga", "otto", "olga"]
+    assert [e.actor for e in resends] == ["olga", "otto", "olga", "olga"]
     assert resends[0].before == {
         "proposal": int(proposal),
         "state": "COMMITTED",
@@ -205,7 +221,8 @@ async def test_operators_resend_the_final_notification_to_the_cbs(pair: Pair) ->
         "description": "the core banking system is down for maintenance",
     }
     actions = [e.action for e in entries if e.target == transfer_id]
-    assert actions.count("propose_resend") == 3 and actions.count("approve_resend") == 3
+    assert actions.count("propose_resend") == 4 and actions.count("approve_resend") == 4
+    assert resends[3].after == {"outcome": "ok"}
 
 
 def _row(direction: str, state: str, **values: object) -> Transfer:
