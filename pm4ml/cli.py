@@ -179,7 +179,9 @@ def serve() -> None:
         ),
         Listener(
             "ops",
-            create_ops_app(settings, runtime.store, runtime.payer.refresh),
+            create_ops_app(
+                settings, runtime.store, runtime.payer.refresh, runtime.ctx.jobs.cbs_operation
+            ),
             settings.ops_host,
             settings.ops_port,
         ),

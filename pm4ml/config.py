@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -70,6 +70,35 @@ class Settings(BaseSettings):
     )
     ops_secure_cookies: bool = Field(
         False, description="Mark portal cookies Secure (turn on when served behind TLS)."
+    )
+    ops_oidc_issuer: str | None = Field(
+        None,
+        description="OpenID Connect issuer URL; set it to offer sign-in with that provider "
+        "(discovered at <issuer>/.well-known/openid-configuration).",
+    )
+    ops_oidc_client_id: str | None = Field(
+        None, description="The portal's client id at the OpenID Connect provider."
+    )
+    ops_oidc_client_secret: SecretStr | None = Field(
+        None, description="The portal's client secret at the OpenID Connect provider."
+    )
+    ops_oidc_roles_claim: str = Field(
+        "roles",
+        description="ID token claim listing the user's roles (a dotted path such as "
+        "realm_access.roles reaches into objects); viewer, operator or admin must be among "
+        "them, else sign-in is refused.",
+    )
+    ops_oidc_scopes: str = Field(
+        "openid profile email", description="Scopes the portal asks the provider for."
+    )
+    ops_oidc_provider_name: str | None = Field(
+        None,
+        description='Name on the "Sign in with ..." button. Default: the issuer\'s host name.',
+    )
+    ops_oidc_redirect_uri: str | None = Field(
+        None,
+        description="Redirect URI registered at the provider. Default: /oidc/callback on the "
+        "address the browser used to reach the portal.",
     )
     metrics_host: str = Field("127.0.0.1", description="Metrics and health server listen address.")
     metrics_port: int = Field(
@@ -226,6 +255,19 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        issuer = self.ops_oidc_issuer
+        if issuer is None:
+            return self
+        if not issuer.startswith(("http://", "https://")):
+            raise ValueError("PM4ML_OPS_OIDC_ISSUER must be an http:// or https:// URL")
+        if not self.ops_oidc_client_id:
+            raise ValueError("PM4ML_OPS_OIDC_ISSUER is set but PM4ML_OPS_OIDC_CLIENT_ID is not")
+        if "openid" not in self.ops_oidc_scopes.split():
+            raise ValueError("PM4ML_OPS_OIDC_SCOPES must include openid")
+        return self
 
     @property
     def effective_database_url(self) -> str:

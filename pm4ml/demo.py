@@ -292,7 +292,12 @@ async def run_demo(
                 Listener("outbound", runtime.outbound_app(), HOST, own.outbound_port, own.outbound),
             ]
             if own.ops is not None:
-                portal = create_ops_app(settings[fsp], runtime.store, runtime.payer.refresh)
+                portal = create_ops_app(
+                    settings[fsp],
+                    runtime.store,
+                    runtime.payer.refresh,
+                    runtime.ctx.jobs.cbs_operation,
+                )
                 port = settings[fsp].ops_port
                 listeners.append(Listener("ops", portal, HOST, port, own.ops))
             served.append(await stack.enter_async_context(running(runtime, listeners)))

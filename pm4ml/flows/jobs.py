@@ -188,26 +188,34 @@ class Jobs:
         raise PermanentFailure(f"peer refused {method} {path}: HTTP {sent.status_code} {detail}")
 
     async def _cbs(self, payload: Mapping[str, Any]) -> None:
-        op, transfer_id = payload["op"], payload["transfer_id"]
-        reason = payload.get("reason") or ""
-        connector = self._connector
+        op = payload["op"]
         try:
-            if op == "commit_transfer":
-                await connector.commit_transfer(transfer_id)
-            elif op == "abort_transfer":
-                await connector.abort_transfer(transfer_id, reason)
-            elif op == "commit_funds":
-                await connector.commit_funds(transfer_id)
-            elif op == "release_funds":
-                await connector.release_funds(transfer_id, reason)
-            if self._notifies:
-                # A retry after a failed notification repeats the (idempotent) operation.
-                outcome = CBS_OPERATIONS[op]
-                notification = TransferNotification(transfer_id, outcome, reason=reason or None)
-                await connector.notify(notification)
+            await self.cbs_operation(op, payload["transfer_id"], payload.get("reason") or "")
         except ConnectorError as exc:
             if exc.retryable:
                 raise
             raise PermanentFailure(f"connector refused {op}: {exc.message or exc}") from exc
         except FspiopError as exc:
             raise PermanentFailure(f"connector refused {op}: {exc}") from exc
+
+    async def cbs_operation(self, op: str, transfer_id: str, reason: str = "") -> None:
+        """Run one CBS operation of :data:`CBS_OPERATIONS` and then the final notification
+        (``Connector.notify``) it stands for, raising whatever the connector raises. The outbox
+        runs queued operations through this; the portal's "re-send the final notification to
+        the CBS" calls it directly, so both take the same path to the CBS."""
+        if op not in CBS_OPERATIONS:
+            raise ValueError(f"unknown CBS operation {op}")
+        connector = self._connector
+        if op == "commit_transfer":
+            await connector.commit_transfer(transfer_id)
+        elif op == "abort_transfer":
+            await connector.abort_transfer(transfer_id, reason)
+        elif op == "commit_funds":
+            await connector.commit_funds(transfer_id)
+        elif op == "release_funds":
+            await connector.release_funds(transfer_id, reason)
+        if self._notifies:
+            # A retry after a failed notification repeats the (idempotent) operation.
+            outcome = CBS_OPERATIONS[op]
+            notification = TransferNotification(transfer_id, outcome, reason=reason or None)
+            await connector.notify(notification)

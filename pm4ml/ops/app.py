@@ -1,7 +1,8 @@
 """The operations portal: a server-rendered Starlette app over pm4ml's store.
 
-Every page needs a signed-in, active user; sessions end after ``ops_idle_timeout_seconds``
-without a request. Every POST carries the session's CSRF token. Jinja2 autoescapes every
+Every page needs a signed-in, active user (a local one, or one the OpenID Connect provider
+vouched for: :mod:`pm4ml.ops.oidc`); sessions end after ``ops_idle_timeout_seconds`` without a
+request. Every POST carries the session's CSRF token. Jinja2 autoescapes every
 value, so anything a peer or customer typed (a party name, an error description) is text.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -32,7 +34,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm4ml.config import Settings
 from pm4ml.fspiop.errors import ErrorCode
-from pm4ml.ops import actions, connections, queries
+from pm4ml.ops import actions, connections, queries, resend
+from pm4ml.ops.oidc import PENDING_COOKIE, PENDING_SECONDS, OidcError, OidcProvider
 from pm4ml.ops.schema import ROLES
 from pm4ml.ops.security import (
     LOGIN_FAILURES_MAX,
@@ -41,7 +44,7 @@ from pm4ml.ops.security import (
     csrf_valid,
     session_secret,
 )
-from pm4ml.ops.users import audit, audit_entries, authenticate, find_user
+from pm4ml.ops.users import audit, audit_entries, authenticate, find_user, oidc_user
 from pm4ml.store.repo import Store
 from pm4ml.store.schema import Transfer
 
@@ -56,6 +59,15 @@ def _ui_dir() -> Path:
 UI_DIR = _ui_dir()
 WINDOWS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(days=1)}
 Handler = Callable[[Request], Awaitable[Response]]
+#: What the transfer page says after an action (``?done=``); anything else says nothing.
+DONE = {
+    "asked": "asked the hub; its answer is applied",
+    "unanswered": "asked the hub; no final answer yet, the transfer still waits for it",
+    "proposed": "proposed",
+    "approved": "approved",
+    "rejected": "rejected",
+    "resent": "resent",
+}
 #: Asks the hub for a transfer's state and applies the answer (``PayerTransfers.refresh``).
 Refresh = Callable[[str], Awaitable[Transfer | None]]
 SECURITY_HEADERS = [
@@ -103,10 +115,21 @@ def _shown_headers(headers: dict[str, Any]) -> list[tuple[str, str]]:
 class Portal:
     """The portal's handlers, bound to one store and one set of settings."""
 
-    def __init__(self, settings: Settings, store: Store, refresh: Refresh | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        refresh: Refresh | None,
+        cbs_operation: resend.CbsOperation | None,
+        secret: str,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.refresh = refresh
+        self.cbs_operation = cbs_operation
+        self.oidc = OidcProvider(settings, secret) if settings.ops_oidc_issuer else None
+        # How long an approved re-send may run: the CBS's time limit, plus slack to record it.
+        self._resend_window = timedelta(seconds=settings.connector_timeout_seconds + 30)
         self.user_throttle = LoginThrottle(LOGIN_FAILURES_MAX)
         # Staff often share one address (an office NAT), so an address gets more tries.
         self.address_throttle = LoginThrottle(LOGIN_FAILURES_MAX * 4)
@@ -124,6 +147,7 @@ class Portal:
             user=request.scope.get("ops_user"),
             csrf=csrf_token(request),
             dfsp_id=self.settings.dfsp_id,
+            oidc_name=self.oidc.name if self.oidc else None,
         )
         return self.templates.TemplateResponse(request, name, context, status_code=status_code)
 
@@ -211,6 +235,79 @@ class Portal:
         request.session.update(user=user.username, seen=time.time())
         csrf_token(request)
         return RedirectResponse("/", status_code=303)
+
+    async def oidc_login(self, request: Request) -> Response:
+        """Send the browser to the provider, remembering the sign-in in its own cookie."""
+        assert self.oidc is not None  # the route exists only with a provider
+        redirect_uri = self.oidc.redirect_uri or str(request.url_for("oidc_callback"))
+        try:
+            url, pending = await self.oidc.begin(redirect_uri)
+        except OidcError as exc:
+            return await self._oidc_failed(request, exc)
+        response = RedirectResponse(url, status_code=302)
+        response.set_cookie(
+            PENDING_COOKIE,
+            pending,
+            max_age=PENDING_SECONDS,
+            path="/oidc",
+            httponly=True,
+            samesite="lax",
+            secure=self.settings.ops_secure_cookies,
+        )
+        return response
+
+    async def oidc_callback(self, request: Request) -> Response:
+        """The provider sends the browser back here with a code (or an error)."""
+        assert self.oidc is not None
+        address = request.client.host if request.client else None
+        try:
+            identity = await self.oidc.finish(
+                request.cookies.get(PENDING_COOKIE), request.query_params
+            )
+        except OidcError as exc:
+            response = await self._oidc_failed(request, exc)
+            response.delete_cookie(PENDING_COOKIE, path="/oidc")
+            return response
+        async with self.store.transaction() as session:
+            user = await oidc_user(
+                session, identity.issuer, identity.subject, identity.name, identity.role
+            )
+            username, active = user.username, user.active
+            if active:
+                await audit(
+                    session,
+                    username,
+                    "login",
+                    after={"method": "oidc", "role": identity.role, "subject": identity.subject},
+                    source_ip=address,
+                )
+        if not active:
+            disabled = OidcError("the account is disabled", who=username)
+            response = await self._oidc_failed(request, disabled)
+            response.delete_cookie(PENDING_COOKIE, path="/oidc")
+            return response
+        request.session.clear()
+        request.session.update(user=username, seen=time.time())
+        csrf_token(request)
+        # The provider's redirect made this a cross-site navigation: a redirect from here
+        # would still be one, and the browser would not send the (SameSite=Strict) session
+        # cookie with it. A page that moves on by itself is a same-site navigation.
+        response = self.render(request, "signed_in.html")
+        response.delete_cookie(PENDING_COOKIE, path="/oidc")
+        return response
+
+    async def _oidc_failed(self, request: Request, exc: OidcError) -> Response:
+        async with self.store.transaction() as session:
+            await audit(
+                session,
+                exc.who or "oidc",
+                "login_failed",
+                after={"method": "oidc", "reason": str(exc)},
+                source_ip=request.client.host if request.client else None,
+            )
+        assert self.oidc is not None
+        error = f"Sign-in with {self.oidc.name} failed: {exc}"
+        return self.render(request, "login.html", 401, expired=False, error=error)
 
     async def logout(self, request: Request) -> Response:
         user = request.scope["ops_user"]
@@ -350,6 +447,7 @@ class Portal:
             row = await self.store.transfer(session, transfer_id)
             timeline = [] if row is None else await queries.transfer_timeline(session, row)
             proposals = await actions.proposals_for(session, transfer_id)
+            work = await queries.transfer_work(session, transfer_id)
         if row is None:
             return self.render(request, "not_found.html", 404, what=f"transfer {transfer_id}")
         return self.render(
@@ -358,13 +456,25 @@ class Portal:
             status_code,
             transfer=row,
             timeline=timeline,
+            work=work,
             proposals=proposals,
+            action_names=actions.ACTIONS,
+            can_resend=self._can_resend(row),
             can_ask_hub=self.refresh is not None
             and row.direction == "OUTBOUND"
             and row.state == "TRANSFER_SENT",
             problem=problem,
-            done=request.query_params.get("done"),
+            done=DONE.get(request.query_params.get("done", "")),
         )
+
+    def _can_resend(self, row: Transfer) -> bool:
+        if self.cbs_operation is None:
+            return False
+        try:
+            resend.final_notification(row)
+        except actions.ActionError:
+            return False
+        return True
 
     def _back(self, transfer_id: str, done: str) -> Response:
         return RedirectResponse(f"/transfers/{quote(transfer_id)}?done={done}", status_code=303)
@@ -388,34 +498,98 @@ class Portal:
                 after={"state": after.state if after else None},
                 source_ip=request.client.host if request.client else None,
             )
-        return self._back(transfer_id, "asked")
+        changed = after is not None and after.state != before.state
+        return self._back(transfer_id, "asked" if changed else "unanswered")
 
-    async def propose_resolve(self, request: Request) -> Response:
-        transfer_id = request.path_params["transfer_id"]
-        reason = str((await request.form()).get("reason", ""))
-        user = request.scope["ops_user"]
-        try:
-            async with self.store.transaction() as session:
-                if await self.store.transfer(session, transfer_id) is None:
-                    raise actions.ActionError(f"no transfer {transfer_id}")
-                await actions.propose_resolve(session, transfer_id, reason, user.username)
-        except actions.ActionError as exc:
-            return await self.transfer(request, str(exc), 400)
-        return self._back(transfer_id, "proposed")
+    async def _final_notification(
+        self, session: AsyncSession, transfer_id: str
+    ) -> tuple[Transfer, resend.FinalNotification]:
+        """The transfer and the notification re-sending would send; ActionError if none."""
+        if self.cbs_operation is None:
+            raise actions.ActionError("re-sending to the CBS is not available in this process")
+        row = await self.store.transfer(session, transfer_id)
+        if row is None:
+            raise actions.ActionError(f"no transfer {transfer_id}")
+        notification = resend.final_notification(row)
+        # The CBS takes one transfer's calls one at a time (the connector contract): while
+        # the outbox still has one to make, it is the outbox's to deliver.
+        if await queries.cbs_call_pending(session, transfer_id):
+            raise actions.ActionError(
+                "a CBS call for this transfer is still pending in the outbox; wait until it "
+                "is done or has failed for good"
+            )
+        return row, notification
+
+    def proposer(self, action: str) -> Handler:
+        """The handler proposing ``action`` on the transfer in the path."""
+
+        async def propose(request: Request) -> Response:
+            transfer_id = request.path_params["transfer_id"]
+            reason = str((await request.form()).get("reason", ""))
+            user = request.scope["ops_user"]
+            try:
+                async with self.store.transaction() as session:
+                    if action == actions.RESEND:
+                        await self._final_notification(session, transfer_id)
+                        if await actions.resend_running(session, transfer_id, self._resend_window):
+                            raise actions.ActionError("a re-send of this transfer is running now")
+                    elif await self.store.transfer(session, transfer_id) is None:
+                        raise actions.ActionError(f"no transfer {transfer_id}")
+                    await actions.propose(session, transfer_id, action, reason, user.username)
+            except actions.ActionError as exc:
+                return await self.transfer(request, str(exc), 400)
+            return self._back(transfer_id, "proposed")
+
+        return propose
 
     async def decide(self, request: Request) -> Response:
         transfer_id = request.path_params["transfer_id"]
         approve = (await request.form()).get("decision") == "approve"
         user = request.scope["ops_user"]
+        run: tuple[Transfer, resend.FinalNotification] | None = None
         try:
             proposal_id = int(request.path_params["proposal_id"])
             async with self.store.transaction() as session:
                 proposal = await actions.decide(session, proposal_id, user.username, approve)
                 if proposal.transfer_id != transfer_id:
                     raise actions.ActionError("the proposal is about another transfer")
+                if approve and proposal.action == actions.RESEND:
+                    # Checked again in the approving transaction: nothing is approved that
+                    # cannot run.
+                    run = await self._final_notification(session, transfer_id)
         except actions.ActionError as exc:
             return await self.transfer(request, str(exc), 400)
-        return self._back(transfer_id, "approved" if approve else "rejected")
+        if run is None:
+            return self._back(transfer_id, "approved" if approve else "rejected")
+        row, notification = run
+        assert self.cbs_operation is not None  # _final_notification checked it
+        # The approval is committed before the CBS is called: a crash in between leaves an
+        # approved proposal without an outcome, and an operator proposes it again (the CBS
+        # takes the repeat idempotently).
+        outcome = await resend.send(
+            self.cbs_operation,
+            notification,
+            row.direction,
+            self.settings.connector_timeout_seconds,
+        )
+        async with self.store.transaction() as session:
+            await actions.record_outcome(session, proposal_id, str(outcome))
+            await audit(
+                session,
+                user.username,
+                "resend_notification",
+                transfer_id,
+                before={
+                    "proposal": proposal_id,
+                    "state": row.state,
+                    "operation": notification.operation,
+                },
+                after=outcome.as_audit(),
+                source_ip=request.client.host if request.client else None,
+            )
+        if not outcome.ok:
+            return await self.transfer(request, f"The CBS did not take it: {outcome}", 502)
+        return self._back(transfer_id, "resent")
 
     async def connections(self, request: Request) -> Response:
         peer = await connections.reach(self.settings.peer_endpoint)
@@ -424,6 +598,7 @@ class Portal:
             request,
             "connections.html",
             peer=peer,
+            certificates=connections.certificates(self.settings),
             own_key=connections.own_key(self.settings.jws_signing_key_path),
             peer_keys=keys,
             peer_keys_problem=keys_problem,
@@ -469,10 +644,17 @@ def _csv_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def create_ops_app(settings: Settings, store: Store, refresh: Refresh | None = None) -> Starlette:
+def create_ops_app(
+    settings: Settings,
+    store: Store,
+    refresh: Refresh | None = None,
+    cbs_operation: resend.CbsOperation | None = None,
+) -> Starlette:
     """The portal as an ASGI app (served by ``pm4ml serve`` on ``ops_host``:``ops_port``).
-    ``refresh`` (the payer flows' ``refresh``) enables "ask the hub"."""
-    portal = Portal(settings, store, refresh)
+    ``refresh`` (the payer flows' ``refresh``) enables "ask the hub"; ``cbs_operation`` (the
+    outbox's ``Jobs.cbs_operation``) enables "re-send the final notification to the CBS"."""
+    secret = session_secret(settings)
+    portal = Portal(settings, store, refresh, cbs_operation, secret)
     viewer, operator, admin = portal.page("viewer"), portal.page("operator"), portal.page("admin")
     routes = [
         Route("/login", portal.login_form, methods=["GET"]),
@@ -483,7 +665,14 @@ def create_ops_app(settings: Settings, store: Store, refresh: Refresh | None = N
         Route("/transfers.csv", viewer(portal.transfers_csv), methods=["GET"]),
         Route("/transfers/{transfer_id}", viewer(portal.transfer), methods=["GET"]),
         Route(
-            "/transfers/{transfer_id}/resolve", operator(portal.propose_resolve), methods=["POST"]
+            "/transfers/{transfer_id}/resolve",
+            operator(portal.proposer(actions.RESOLVE)),
+            methods=["POST"],
+        ),
+        Route(
+            "/transfers/{transfer_id}/resend",
+            operator(portal.proposer(actions.RESEND)),
+            methods=["POST"],
         ),
         Route(
             "/transfers/{transfer_id}/proposals/{proposal_id}",
@@ -495,6 +684,11 @@ def create_ops_app(settings: Settings, store: Store, refresh: Refresh | None = N
         Route("/audit.csv", admin(portal.audit_csv), methods=["GET"]),
         Mount("/static", StaticFiles(directory=UI_DIR / "static"), name="static"),
     ]
+    if portal.oidc is not None:
+        routes.append(Route("/oidc/login", portal.oidc_login, methods=["GET"]))
+        routes.append(
+            Route("/oidc/callback", portal.oidc_callback, methods=["GET"], name="oidc_callback")
+        )
     if refresh is not None:
         routes.append(
             Route("/transfers/{transfer_id}/ask-hub", operator(portal.ask_hub), methods=["POST"])
@@ -505,7 +699,7 @@ def create_ops_app(settings: Settings, store: Store, refresh: Refresh | None = N
             Middleware(SecurityHeaders),
             Middleware(
                 SessionMiddleware,
-                secret_key=session_secret(settings),
+                secret_key=secret,
                 session_cookie="pm4ml_ops",
                 max_age=None,
                 same_site="strict",

@@ -1,10 +1,11 @@
-"""What the connection page shows: the hub's reachability, this DFSP's JWS key, the peers'
-JWS keys, and the effective configuration with secrets redacted. Keys are shown by
-fingerprint only; no key material ever reaches a page."""
+"""What the connection page shows: the hub's reachability, the TLS certificates with days to
+expiry, this DFSP's JWS key, the peers' JWS keys, and the effective configuration with
+secrets redacted. Keys are shown by fingerprint only; no key material ever reaches a page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from pm4ml.certs.inspect import describe, load_certificate
 from pm4ml.config import Settings, redacted
 from pm4ml.fspiop.jws import JwsVerifier, KeyInfo, key_fingerprint
 
@@ -41,6 +43,66 @@ async def reach(url: str) -> Reachability:
     except httpx.HTTPError as exc:
         return Reachability(url, False, f"{type(exc).__name__}: {exc}"[:200])
     return Reachability(url, True, f"HTTP {response.status_code}")
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """One configured certificate: who it names, until when, and how many days are left
+    (``status`` is ``ok``, ``warn`` within ``PM4ML_CERT_EXPIRY_WARN_DAYS``, or ``expired``)."""
+
+    setting: str
+    path: str
+    subject: str | None = None
+    issuer: str | None = None
+    not_after: datetime | None = None
+    days_left: float | None = None
+    fingerprint: str | None = None
+    status: str = "ok"
+    problem: str | None = None
+
+
+_CERTIFICATES = (
+    ("tls_server_cert_path", "inbound server certificate"),
+    ("tls_server_ca_path", "CA of inbound clients"),
+    ("tls_client_cert_path", "client certificate to the hub"),
+    ("tls_client_ca_path", "CA of the hub"),
+)
+
+
+def certificates(settings: Settings, now: datetime | None = None) -> list[Certificate]:
+    """The configured TLS certificates (the first of each PEM file), with days to expiry."""
+    now = now or datetime.now(UTC)
+    shown: list[Certificate] = []
+    for setting, _ in _CERTIFICATES:
+        path: Path | None = getattr(settings, setting)
+        if path is None:
+            continue
+        name = f"PM4ML_{setting.upper()}"
+        try:
+            info = describe(load_certificate(path))
+        except OSError as exc:
+            shown.append(Certificate(name, str(path), problem=exc.strerror or "cannot read"))
+            continue
+        except ValueError:
+            shown.append(Certificate(name, str(path), problem="not a PEM certificate"))
+            continue
+        days = (info.not_after - now).total_seconds() / 86400
+        status = (
+            "expired" if days <= 0 else "warn" if days < settings.cert_expiry_warn_days else "ok"
+        )
+        shown.append(
+            Certificate(
+                name,
+                str(path),
+                info.subject,
+                info.issuer,
+                info.not_after,
+                days,
+                info.fingerprint_sha256,
+                status,
+            )
+        )
+    return shown
 
 
 def own_key(path: Path | None) -> OwnKey | None:

@@ -1,4 +1,4 @@
-"""Read-only queries over pm4ml's transfers and messages, for the portal's pages."""
+"""Read-only queries over pm4ml's transfers, messages and outbox, for the portal's pages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm4ml.flows.states import Direction, TransferState
-from pm4ml.store.schema import Message, Transfer, utcnow
+from pm4ml.store.schema import Job, Message, Transfer, utcnow
 
 PAGE_SIZE = 50
 COMPLETED_STATES = frozenset({TransferState.COMMITTED})
@@ -111,6 +111,43 @@ async def transfer_timeline(session: AsyncSession, transfer: Transfer) -> list[M
         .order_by(Message.created_at, Message.id)
     )
     return list((await session.execute(query)).scalars())
+
+
+@dataclass(frozen=True)
+class OutboxWork:
+    """A callback or CBS call the outbox still has to make for a transfer, or gave up on:
+    what the operators look at before re-sending the final notification."""
+
+    what: str
+    state: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+
+
+async def transfer_work(session: AsyncSession, transfer_id: str) -> list[OutboxWork]:
+    """The transfer's outbox jobs not finished yet, and those that failed for good (finished
+    ones are deleted). Described by operation or method and path, never by body or headers."""
+    query = select(Job).where(Job.transfer_id == transfer_id).order_by(Job.id)
+    work: list[OutboxWork] = []
+    for job in (await session.execute(query)).scalars():
+        payload = job.payload or {}
+        if job.kind == "cbs":
+            what = f"CBS {payload.get('op', '?')}"
+        else:
+            what = f"{payload.get('method', '?')} {payload.get('path', '?')}"
+        work.append(OutboxWork(what, job.state, job.attempts, job.next_attempt_at, job.last_error))
+    return work
+
+
+async def cbs_call_pending(session: AsyncSession, transfer_id: str) -> bool:
+    """Whether the outbox still has a CBS call to make for this transfer."""
+    query = (
+        select(Job.id)
+        .where(Job.transfer_id == transfer_id, Job.kind == "cbs", Job.state == "PENDING")
+        .limit(1)
+    )
+    return (await session.execute(query)).first() is not None
 
 
 @dataclass

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Integer, String
+from sqlalchemy import JSON, Boolean, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pm4ml.store.schema import UtcDateTime, utcnow
@@ -25,6 +25,10 @@ class Base(DeclarativeBase):
 
 
 class OpsUser(Base):
+    """A portal user. Local users sign in with their argon2-hashed password; users of the
+    OpenID Connect provider are recorded at their first sign-in under ``issuer`` and
+    ``subject`` (``sub``), with a password hash that matches no password."""
+
     __tablename__ = "ops_users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -33,6 +37,10 @@ class OpsUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    issuer: Mapped[str | None] = mapped_column(String(255))
+    subject: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (Index("ix_ops_users_identity", "issuer", "subject", unique=True),)
 
 
 class AuditEntry(Base):
@@ -57,7 +65,8 @@ def upgrade_ops(url: str) -> None:
 
 class Proposal(Base):
     """An action one operator proposed and another must approve (maker-checker).
-    States: PENDING, then APPROVED or REJECTED."""
+    States: PENDING, then APPROVED or REJECTED. ``outcome`` is what running an approved
+    action gave (``ok``, or the error with its code)."""
 
     __tablename__ = "ops_proposals"
 
@@ -70,3 +79,4 @@ class Proposal(Base):
     proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decided_at: Mapped[datetime | None] = mapped_column()
+    outcome: Mapped[str | None] = mapped_column(String(300))

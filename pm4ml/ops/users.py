@@ -4,6 +4,7 @@ log every sign-in and change is written to."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from typing import Any
 
@@ -46,6 +47,41 @@ async def add_user(session: AsyncSession, username: str, password: str, role: st
     if await find_user(session, username) is not None:
         raise UserError(f"user {username!r} already exists")
     user = OpsUser(username=username, password_hash=_hasher.hash(password), role=role, active=True)
+    session.add(user)
+    await session.flush()
+    return user
+
+
+#: The password hash of users who sign in with the OpenID Connect provider: not an argon2
+#: hash, so no password ever matches it.
+NO_PASSWORD = "!oidc"  # noqa: S105 (a marker, not a password)
+OIDC_PREFIX = "oidc:"
+
+
+async def oidc_user(
+    session: AsyncSession, issuer: str, subject: str, name: str, role: str
+) -> OpsUser:
+    """The user the provider identified as ``subject``, recorded at the first sign-in, with
+    the role the provider gives them now. Their username is ``oidc:<name>``: local usernames
+    cannot contain ``:``, so a provider user never takes over a local account, and a second
+    subject with the same name gets a suffix from its subject."""
+    query = select(OpsUser).where(OpsUser.issuer == issuer, OpsUser.subject == subject)
+    user = (await session.execute(query)).scalar_one_or_none()
+    if user is not None:
+        user.role = role
+        return user
+    username = OIDC_PREFIX + name[:48]
+    if await find_user(session, username) is not None:
+        suffix = hashlib.sha256(f"{issuer} {subject}".encode()).hexdigest()[:10]
+        username = f"{OIDC_PREFIX}{name[:40]}-{suffix}"
+    user = OpsUser(
+        username=username,
+        password_hash=NO_PASSWORD,
+        role=role,
+        active=True,
+        issuer=issuer,
+        subject=subject,
+    )
     session.add(user)
     await session.flush()
     return user

@@ -40,6 +40,8 @@ async def test_an_operator_asks_the_hub_and_the_answer_is_applied(pair: Pair) ->
     settings = payer.settings.model_copy(update={"ops_session_secret": SecretStr("k" * 40)})
     app = create_ops_app(settings, payer.store, payer.payer.refresh)
     async with serve_app(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        anonymous = await client.post(f"/transfers/{transfer_id}/ask-hub")
+        assert anonymous.status_code == 303 and anonymous.headers["location"] == "/login"
         login = await client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
         assert token
@@ -57,6 +59,7 @@ async def test_an_operator_asks_the_hub_and_the_answer_is_applied(pair: Pair) ->
         assert asked.status_code == 303
         after = await client.get(asked.headers["location"])
         assert "COMMITTED" in after.text and "Ask the hub for the state" not in after.text
+        assert "asked the hub; its answer is applied" in after.text
         assert f"GET /transfers/{transfer_id}" in after.text
     async with payer.store.reading() as session:
         entry = (await audit_entries(session))[0]

@@ -1,7 +1,8 @@
 """The portal in a real Chromium (Debian ``chromium`` driven by Playwright) against
 ``pm4ml demo`` run as a subprocess: sign in, find the demo's transfer, open its timeline, see
-a viewer refused, an operator's proposal approved by someone else, and all of it in the audit
-log. Screenshots go to $OPS_SCREENSHOTS_DIR (docs/screenshots for the README)."""
+a viewer refused, an operator's proposals (mark resolved; re-send the final notification to
+the CBS) approved by someone else, and all of it in the audit log. Screenshots go to
+$OPS_SCREENSHOTS_DIR (docs/screenshots for the README)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ ARGS = [
 PM4ML = [sys.executable, "-c", "from pm4ml.cli import run; run()"]
 VIEWER_PASSWORD = "viewer password 123"
 OPERATOR_PASSWORD = "operator password 123"
+SECOND_OPERATOR_PASSWORD = "second operator password 123"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian chromium"),
@@ -109,6 +111,14 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
             "operator",
             env={**env_payer, "PM4ML_OPS_NEW_PASSWORD": OPERATOR_PASSWORD},
         )
+        _pm4ml(
+            "users",
+            "add",
+            "olga",
+            "--role",
+            "operator",
+            env={**env_payer, "PM4ML_OPS_NEW_PASSWORD": SECOND_OPERATOR_PASSWORD},
+        )
         password = (home / "ops-admin.password").read_text().strip()
         yield Demo(url, password, transfer_id)
     finally:
@@ -165,6 +175,23 @@ def test_staff_find_a_demo_transfer_and_its_timeline(demo: Demo, tmp_path: Path)
             page.get_by_role("button", name="Approve").click()
             playwright_api.expect(page.get_by_text("a second person must approve")).to_be_visible()
             page.screenshot(path=str(shots / "maker-checker.png"), full_page=True)
+            # The same operator proposes re-sending the final notification to the CBS.
+            page.fill("#resend-reason", "The CBS reports it never got the commit")
+            page.get_by_role(
+                "button", name="Propose: re-send the final notification to the CBS"
+            ).click()
+            playwright_api.expect(page.get_by_text("Done: proposed.")).to_be_visible()
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url(f"{demo.url}/login")
+
+            # A second operator approves the re-send, which runs it.
+            _sign_in(page, demo.url, "olga", SECOND_OPERATOR_PASSWORD)
+            page.goto(f"{demo.url}/transfers/{demo.transfer_id}")
+            resend = page.locator(".proposal", has_text="Re-send the final notification")
+            resend.get_by_role("button", name="Approve").click()
+            playwright_api.expect(page.get_by_text("Done: resent.")).to_be_visible()
+            playwright_api.expect(page.get_by_text("outcome: ok")).to_be_visible()
+            page.screenshot(path=str(shots / "resend.png"), full_page=True)
             page.get_by_role("button", name="Sign out").click()
             page.wait_for_url(f"{demo.url}/login")
 
@@ -177,6 +204,8 @@ def test_staff_find_a_demo_transfer_and_its_timeline(demo: Demo, tmp_path: Path)
             page.goto(f"{demo.url}/audit")
             playwright_api.expect(page.get_by_role("cell", name="propose_resolve")).to_be_visible()
             playwright_api.expect(page.get_by_role("cell", name="approve_resolve")).to_be_visible()
+            for action in ("propose_resend", "approve_resend", "resend_notification"):
+                playwright_api.expect(page.get_by_role("cell", name=action)).to_be_visible()
             page.screenshot(path=str(shots / "audit.png"), full_page=True)
             page.goto(f"{demo.url}/connections")
             page.screenshot(path=str(shots / "connections.png"), full_page=True)

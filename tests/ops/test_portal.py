@@ -18,6 +18,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from pydantic import SecretStr
 
+from pm4ml.certs.authority import build_dev_ca
+from pm4ml.certs.keys import generate
 from pm4ml.config import Settings
 from pm4ml.fspiop.jws import key_fingerprint
 from pm4ml.ops.app import create_ops_app
@@ -25,7 +27,7 @@ from pm4ml.ops.schema import upgrade_ops
 from pm4ml.ops.users import add_user, set_active
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
-from pm4ml.store.schema import Message, Transfer, utcnow
+from pm4ml.store.schema import Job, Message, Transfer, utcnow
 from tests.conftest import KeyPair, in_thread, write_keys
 from tests.support import recorder, serve_app
 
@@ -83,6 +85,26 @@ async def _seed(store: Store) -> str:
                 peer_fsp="otherfsp",
                 last_error_code="5000",
                 last_error_description=XSS,
+            )
+        )
+        session.add(
+            Job(
+                kind="cbs",
+                transfer_id=transfer_id,
+                payload={"op": "commit_funds", "transfer_id": transfer_id},
+                state="FAILED",
+                attempts=12,
+                last_error=f"connector refused commit_funds: {XSS}",
+            )
+        )
+        session.add(
+            Job(
+                kind="send",
+                transfer_id=transfer_id,
+                payload={"method": "PUT", "path": "/transfers/x", "body": "hush-body"},
+                state="PENDING",
+                attempts=2,
+                last_error="peer answered HTTP 503",
             )
         )
         session.add(
@@ -176,6 +198,10 @@ async def test_every_page_but_sign_in_needs_a_session(portal: Portal) -> None:
             assert response.status_code == 303, path
             assert response.headers["location"] == "/login"
         assert (await client.post("/logout")).status_code == 303
+        for action in ("resolve", "resend", "proposals/1"):
+            response = await client.post(f"/transfers/{portal.transfer_id}/{action}")
+            assert response.status_code == 303, action
+            assert response.headers["location"] == "/login"
         login = await client.get("/login")
         assert login.status_code == 200
         cookie = login.headers["set-cookie"].lower()
@@ -223,6 +249,10 @@ async def test_sign_in_search_and_timeline(portal: Portal) -> None:
         assert "signed by us" in detail.text and "signature NOT verified" in detail.text
         assert "sig-value" in detail.text
         assert "hush-hush" not in detail.text
+        # The outbox work still open, or given up on, for this transfer; never its bodies.
+        assert "CBS commit_funds" in detail.text and "failed for good" in detail.text
+        assert "PUT /transfers/x" in detail.text and "peer answered HTTP 503" in detail.text
+        assert "hush-body" not in detail.text
         assert (await client.get("/transfers/no-such")).status_code == 404
 
 
@@ -371,6 +401,41 @@ async def test_connections_page_shows_fingerprints_never_secrets(
         for secret in (ilp_secret, "db-password", SESSION_SECRET, "PRIVATE KEY"):
             assert secret not in text
         assert rsa_keys["payerfsp"].private_pem.decode().splitlines()[1] not in text
+
+
+async def test_connections_page_shows_certificates_with_days_to_expiry(
+    database_url: str, tmp_path: Path
+) -> None:
+    await asyncio.to_thread(in_thread, upgrade_ops, database_url)
+    key = generate("p256")
+    paths = {}
+    for name, days in (("server", 400), ("ca", 5)):
+        paths[name] = tmp_path / f"{name}.pem"
+        certificate = build_dev_ca(key, f"{name} {XSS}", days)
+        paths[name].write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    settings = Settings(
+        data_dir=tmp_path,
+        ops_session_secret=SecretStr(SESSION_SECRET),
+        tls_server_cert_path=paths["server"],
+        tls_server_ca_path=paths["ca"],
+        tls_client_cert_path=tmp_path / "junk.pem",
+        tls_client_ca_path=tmp_path / "absent.pem",
+    )
+    engine = create_engine(database_url)
+    store = Store(engine)
+    try:
+        await _seed(store)
+        app = create_ops_app(settings, store)
+        async with serve_app(app) as url, httpx.AsyncClient(base_url=url) as client:
+            await _sign_in(client, "vera")
+            page = (await client.get("/connections")).text
+    finally:
+        await engine.dispose()
+    assert re.search(r'class="num ok">(399|400)</td>', page), page
+    assert re.search(r'class="num notice">[45] \(renew soon\)</td>', page), page
+    assert "junk.pem: not a PEM certificate" in page and "absent.pem: No such file" in page
+    assert "<script" not in page and r"server \&lt;script\&gt;" in page
 
 
 async def test_connections_page_reports_an_unreachable_hub(
