@@ -115,6 +115,21 @@ class Settings(BaseSettings):
     jws_verification_keys_dir: Path | None = Field(
         None, description="Directory of peers' public keys, one <fspId>.pem per peer."
     )
+    jws_publish_dir: Path | None = Field(
+        None,
+        description="`certs jws rotate` writes <dfspId>.pem here (every public key peers must "
+        "accept) for the hub or peers to fetch.",
+    )
+    jws_rotation_overlap_seconds: float = Field(
+        86400,
+        ge=0,
+        description="`certs jws rotate`: how long a new key is published before it signs.",
+    )
+    jws_rotation_grace_seconds: float = Field(
+        86400,
+        ge=0,
+        description="`certs jws rotate`: how long the old key stays valid after the switch.",
+    )
 
     # --- mutual TLS -------------------------------------------------------------------
     tls_server_cert_path: Path | None = Field(

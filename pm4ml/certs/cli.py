@@ -20,6 +20,7 @@ from rich.console import Console
 from pm4ml.certs.authority import build_dev_ca, sign_csr
 from pm4ml.certs.csr import build_csr
 from pm4ml.certs.inspect import describe, load_certificate, verify_against
+from pm4ml.certs.jws_cli import jws_app
 from pm4ml.certs.keys import (
     KEY_TYPES,
     generate,
@@ -32,6 +33,7 @@ EXIT_EXPIRING = 1
 EXIT_INVALID = 2
 
 certs_app = typer.Typer(help="Inspect and check certificates.", no_args_is_help=True)
+certs_app.add_typer(jws_app, name="jws")
 _out = Console(highlight=False)
 
 

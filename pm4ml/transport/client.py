@@ -26,7 +26,8 @@ from httpx_aiohttp import AiohttpTransport
 
 from pm4ml.fspiop.errors import CommunicationError, ErrorCode, FspiopError
 from pm4ml.fspiop.headers import ApiVersion, build_headers, resource_of
-from pm4ml.fspiop.jws import JwsSigner, should_sign
+from pm4ml.fspiop.jws import should_sign
+from pm4ml.fspiop.jws_ring import Signer
 
 CONNECT_ATTEMPTS_MAX = 3
 BACKOFF_SECONDS_MAX = 1.0
@@ -74,7 +75,7 @@ class FspiopClient:
     def __init__(
         self,
         options: ClientOptions,
-        signer: JwsSigner | None,
+        signer: Signer | None,
         transport: httpx.AsyncBaseTransport | None = None,
         observe: Callable[[str, str, int | None, float], None] | None = None,
     ) -> None:
