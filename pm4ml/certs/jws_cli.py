@@ -31,7 +31,8 @@ EXIT_INVALID = 2
 jws_app = typer.Typer(help="JWS signing keys and peers' verification keys.", no_args_is_help=True)
 peers_app = typer.Typer(help="Peers' JWS public keys (the verification-keys directory).")
 jws_app.add_typer(peers_app, name="peers", no_args_is_help=True)
-_out = Console(highlight=False)
+# soft_wrap: fingerprints and paths stay on one line, for scripts and copy-paste.
+_out = Console(highlight=False, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:

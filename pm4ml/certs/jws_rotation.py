@@ -43,7 +43,7 @@ def initial_ring(signing_key: Path) -> KeyRing:
     public = signing_key.with_name(signing_key.name + ".pub.pem")
     if not public.exists():
         write_atomically(public, public_pem_of(signing_key))
-    since = datetime.datetime.fromtimestamp(signing_key.stat().st_mtime, datetime.UTC)
+    since = datetime.datetime.fromtimestamp(int(signing_key.stat().st_mtime), datetime.UTC)
     key = RingKey(
         fingerprint=signer.fingerprint,
         algorithm=signer.algorithm,
@@ -79,7 +79,8 @@ def rotate(
     ``<fspId>.pem``. ``ValueError`` if a rotation is already under way or a key is unusable."""
     if key_type not in JWS_KEY_TYPES:
         raise ValueError(f"{key_type} cannot sign JWS; use one of {', '.join(JWS_KEY_TYPES)}")
-    now = now or datetime.datetime.now(datetime.UTC)
+    # Whole seconds: what the manifest records is what the caller is shown.
+    now = (now or datetime.datetime.now(datetime.UTC)).replace(microsecond=0)
     ring = load_ring(signing_key) or initial_ring(signing_key)
     if ring.rotating(now):
         raise ValueError("a rotation is already under way: its new key is not active yet")
