@@ -77,20 +77,25 @@ class PeerKeys:
         return _keys_in(self._active_path(fsp_id))
 
     def add(self, fsp_id: str, pem: bytes) -> list[str]:
-        """Accept the public key(s) of ``pem`` from ``fsp_id``; their fingerprints.
-        ``ValueError`` for a private key or anything else not a public key, a key not allowed
-        for JWS, or a key already accepted from that peer (the file is left as it was)."""
+        """Accept the public key(s) of ``pem`` from ``fsp_id``; the fingerprints added. Keys
+        already accepted are skipped, so the file a peer publishes during its rotation (its
+        old and new key) can be added as is. ``ValueError`` for a private key or anything else
+        not a public key, a key not allowed for JWS, or nothing new (the file is left as it
+        was)."""
         new = load_public_keys(pem)
         current = self.active(fsp_id)
         known = {key_fingerprint(key) for key in current}
-        added: list[str] = []
+        adding: list[PublicKey] = []
         for key in new:
             fingerprint = key_fingerprint(key)
-            if fingerprint in known or fingerprint in added:
-                raise ValueError(f"{fingerprint} is already a key of {fsp_id}")
-            added.append(fingerprint)
+            if fingerprint not in known:
+                known.add(fingerprint)
+                adding.append(key)
+        if not adding:
+            raise ValueError(f"every key given is already a key of {fsp_id}")
+        added = [key_fingerprint(key) for key in adding]
         self.directory.mkdir(parents=True, exist_ok=True)
-        _write(self._active_path(fsp_id), current + new)
+        _write(self._active_path(fsp_id), current + adding)
         # A key trusted again is no longer listed as retired.
         retired = self._retired_path(fsp_id)
         _write(retired, [key for key in _keys_in(retired) if key_fingerprint(key) not in added])

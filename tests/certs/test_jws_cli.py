@@ -151,6 +151,16 @@ def test_peers_add_list_remove(tmp_path: Path) -> None:
 
     code, output = jws("peers", "add", "payeefsp", first, "--dir", peers)
     assert code == 2 and "already a key of payeefsp" in output
+    # A bundle (what a rotating peer publishes) adds only what is new.
+    bundle = tmp_path / "bundle.pem"
+    _, third = _peer_key(tmp_path, "third")
+    bundle.write_bytes(first.read_bytes() + third.read_bytes())
+    code, output = jws("peers", "add", "payeefsp", bundle, "--dir", peers)
+    assert code == 0 and _fingerprint(third) in output and _fingerprint(first) not in output
+    assert (
+        jws("peers", "remove", "payeefsp", "--fingerprint", _fingerprint(third), "--dir", peers)[0]
+        == 0
+    )
     code, output = jws("peers", "add", "payeefsp", private, "--dir", peers)
     assert code == 2 and "PRIVATE KEY PEM block is not a public key" in output
     assert "BEGIN" not in output
@@ -166,6 +176,7 @@ def test_peers_add_list_remove(tmp_path: Path) -> None:
     lines = [line.split() for line in output.splitlines()]
     assert lines == [
         ["payeefsp", "ES256", _fingerprint(second), "active"],
+        ["payeefsp", "RS256", _fingerprint(third), "retired"],
         ["payeefsp", "RS256", _fingerprint(first), "retired"],
     ]
     code, output = jws(
@@ -178,7 +189,7 @@ def test_peers_add_list_remove(tmp_path: Path) -> None:
     assert jws("peers", "remove", "payeefsp", "--dir", peers)[0] == 0
     assert not (peers / "payeefsp.pem").exists()
     states = [line.split()[-1] for line in jws("peers", "list", "--dir", peers)[1].splitlines()]
-    assert states == ["retired", "retired"]
+    assert states == ["retired", "retired", "retired"]
 
 
 def test_peers_use_the_configured_directory(
