@@ -1,0 +1,127 @@
+"""``pm4ml demo --mtls`` as a user runs it: a real subprocess whose two DFSPs talk FSPIOP over
+mutual TLS with certificates from a dev CA made on the fly. The demo transfer completes, and
+while the demo runs its FSPIOP port refuses plain HTTP and clients without a certificate."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import selectors
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pm4ml.tls.context import TlsFiles, client_context
+from tests.test_demo import REPO, free_ports
+
+DEADLINE_SECONDS = 120
+
+
+@contextlib.contextmanager
+def running_demo(data_dir: Path, *options: str) -> Iterator[subprocess.Popen[str]]:
+    ports = free_ports(5)
+    command = [
+        sys.executable, "-c", "from pm4ml.cli import run; run()", "demo",
+        "--data-dir", str(data_dir), *options,
+        "--payer-port", ports[0], "--payer-outbound-port", ports[1],
+        "--payee-port", ports[2], "--payee-outbound-port", ports[3], "--ops-port", ports[4],
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=data_dir.parent,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "PYTHONPATH": str(REPO)},
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        finally:
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+def read_until(process: subprocess.Popen[str], pattern: str) -> str:
+    """The demo's output up to the first line matching ``pattern`` (fails on exit or at the
+    deadline)."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=1):
+                continue
+            line = process.stdout.readline()
+            if not line:
+                pytest.fail("the demo exited:\n" + "".join(seen))
+            seen.append(line)
+            if re.search(pattern, line):
+                return "".join(seen)
+    pytest.fail("the demo did not get there in time:\n" + "".join(seen))
+
+
+async def handshake(port: int, context: ssl.SSLContext) -> str:
+    """Send a request over TLS; the status line, or raise if the server refuses us."""
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1", port, ssl=context, server_hostname="127.0.0.1"
+    )
+    try:
+        writer.write(b"GET /parties/MSISDN/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        return (await reader.readline()).decode()
+    finally:
+        writer.close()
+        with contextlib.suppress(ssl.SSLError, ConnectionError):
+            await writer.wait_closed()
+
+
+async def test_demo_over_mutual_tls(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo-data"
+    with running_demo(data_dir, "--mtls", "--send", "10") as process:
+        output = await asyncio.to_thread(read_until, process, r"Demo transfer of 10 USD: ")
+        assert "Demo transfer of 10 USD: COMPLETED (HTTP 200)" in output, output
+        assert "mutual TLS (dev CA" in output
+        found = re.search(r"payeefsp: FSPIOP https://127\.0\.0\.1:(\d+)", output)
+        assert found, output
+        payee_port = int(found.group(1))
+
+        ca = data_dir / "ca" / "ca.pem"
+        payer_tls = data_dir / "payerfsp" / "tls"
+        payer_client = TlsFiles(payer_tls / "client.pem", payer_tls / "client.key", ca)
+        assert (payer_tls / "client.key").stat().st_mode & 0o777 == 0o600
+        # What the payer presents is accepted; no certificate, or plain HTTP, is not.
+        status = await handshake(payee_port, client_context(payer_client))
+        assert status.startswith("HTTP/1.1 "), status
+        anonymous = ssl.create_default_context(cafile=str(ca))
+        assert await refused(payee_port, anonymous)
+        assert await refused(payee_port, None)
+
+
+async def refused(port: int, context: ssl.SSLContext | None) -> bool:
+    """True when no HTTP answer comes back (TLS 1.3 reports a missing client certificate
+    after the client's side of the handshake, so the refusal shows when reading)."""
+    try:
+        if context is not None:
+            return not (await handshake(port, context)).startswith("HTTP/")
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /parties/MSISDN/1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        answer = await asyncio.wait_for(reader.read(64), 10)
+        writer.close()
+        return not answer.startswith(b"HTTP/")
+    except (ssl.SSLError, ConnectionError):
+        return True
