@@ -146,6 +146,16 @@ class Settings(BaseSettings):
     tls_client_ca_path: Path | None = Field(
         None, description="CA bundle the hub's server certificate must chain to."
     )
+    cert_subject_cn: str | None = Field(
+        None, description="`certs csr`: the subject CN when --cn is not given."
+    )
+    cert_subject_org: str | None = Field(
+        None, description="`certs csr`: the subject O when --org is not given."
+    )
+    cert_sans: str | None = Field(
+        None,
+        description="`certs csr`: comma-separated SANs (DNS names or IPs) when no --san is given.",
+    )
     cert_expiry_warn_days: float = Field(
         30,
         gt=0,
