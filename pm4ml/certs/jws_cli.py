@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -27,6 +27,7 @@ from pm4ml.fspiop.jws import JwsVerifier, key_fingerprint, load_public_keys
 from pm4ml.fspiop.jws_ring import KeyRing, load_ring
 
 EXIT_INVALID = 2
+T = TypeVar("T")
 
 jws_app = typer.Typer(help="JWS signing keys and peers' verification keys.", no_args_is_help=True)
 peers_app = typer.Typer(help="Peers' JWS public keys (the verification-keys directory).")
@@ -47,7 +48,7 @@ def _settings() -> Settings:
         raise _fail(str(exc)) from None
 
 
-def _required(value: Any, setting: str, option: str) -> Any:
+def _required(value: T | None, setting: str, option: str) -> T:
     if value is None:
         raise _fail(f"give {option} or set {setting}")
     return value
@@ -55,7 +56,7 @@ def _required(value: Any, setting: str, option: str) -> Any:
 
 def _signing_key(key: Path | None) -> Path:
     found = key if key is not None else _settings().jws_signing_key_path
-    return _required(found, "PM4ML_JWS_SIGNING_KEY_PATH", "--key")  # type: ignore[no-any-return]
+    return _required(found, "PM4ML_JWS_SIGNING_KEY_PATH", "--key")
 
 
 def _peers(directory: Path | None) -> PeerKeys:
@@ -209,7 +210,7 @@ def peers_list_command(
 ) -> None:
     """Every peer key: FSP id, algorithm, fingerprint, state (active or retired)."""
     try:
-        keys = _peers(directory).list()
+        keys = _peers(directory).keys()
     except ValueError as exc:
         raise _fail(str(exc)) from None
     for key in keys:

@@ -15,12 +15,12 @@ from typing import Final, Literal
 
 from cryptography.hazmat.primitives import serialization
 
+from pm4ml.config import FSP_ID_PATTERN
 from pm4ml.fspiop.jws import PublicKey, key_algorithm, key_fingerprint, load_public_keys
 from pm4ml.fspiop.jws_ring import write_atomically
 
 RETIRED_DIR: Final = "retired"
-# An FSP id becomes a file name: no separators, no leading dot (FSPIOP ids are 1-32 chars).
-_FSP_ID: Final = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,31}")
+_FSP_ID: Final = re.compile(FSP_ID_PATTERN)
 
 PeerKeyState = Literal["active", "retired"]
 
@@ -34,7 +34,9 @@ class PeerKey:
 
 
 def check_fsp_id(fsp_id: str) -> str:
-    if not _FSP_ID.fullmatch(fsp_id):
+    """``fsp_id`` if it is a valid FSP id, which is also a safe file name (no separator). A
+    leading dot is refused too: the server skips hidden files, as editors' temporary ones."""
+    if not _FSP_ID.match(fsp_id) or fsp_id.startswith("."):
         raise ValueError(f"{fsp_id!r} is not a valid FSP id (1-32 of A-Z a-z 0-9 . _ -)")
     return fsp_id
 
@@ -117,13 +119,13 @@ class PeerKeys:
         _write(self._active_path(fsp_id), [key for key in current if key not in leaving])
         return [key_fingerprint(key) for key in leaving]
 
-    def list(self) -> list[PeerKey]:
+    def keys(self) -> list[PeerKey]:
         """Every key by FSP id, active ones first, each in file order."""
         found: list[PeerKey] = []
         fsp_ids = {path.stem for path in self.directory.glob("*.pem")}
         fsp_ids |= {path.stem for path in (self.directory / RETIRED_DIR).glob("*.pem")}
         for fsp_id in sorted(fsp_ids):
-            if not _FSP_ID.fullmatch(fsp_id):
+            if not _FSP_ID.match(fsp_id) or fsp_id.startswith("."):
                 continue
             places: tuple[tuple[PeerKeyState, Path], ...] = (
                 ("active", self._active_path(fsp_id)),

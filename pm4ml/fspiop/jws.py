@@ -318,6 +318,12 @@ class JwsVerifier:
         verifier._checked_at = time.monotonic()
         return verifier
 
+    def _maybe_refresh(self) -> None:
+        if self._directory is None:
+            return
+        if time.monotonic() - self._checked_at >= RELOAD_CHECK_SECONDS:
+            self._refresh()
+
     def _refresh(self) -> None:
         assert self._directory is not None
         self._checked_at = time.monotonic()
@@ -351,6 +357,7 @@ class JwsVerifier:
 
     def key_infos(self) -> list[KeyInfo]:
         """Every key, by FSP id then load order, for the portal and the CLI."""
+        self._maybe_refresh()
         return [
             KeyInfo(fsp_id, alg, key_fingerprint(key))
             for fsp_id, found in sorted(self._keys.items())
@@ -370,11 +377,7 @@ class JwsVerifier:
         source = folded.get("fspiop-source")
         if not source:
             raise _invalid("the FSPIOP-Source header is missing")
-        if (
-            self._directory is not None
-            and time.monotonic() - self._checked_at >= RELOAD_CHECK_SECONDS
-        ):
-            self._refresh()
+        self._maybe_refresh()
         keys = self._keys.get(source)
         if not keys:
             raise _invalid(f"no JWS key is known for FSP {_show(source)}")

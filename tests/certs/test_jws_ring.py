@@ -172,6 +172,7 @@ def test_the_verifier_follows_the_directory(
     write_private_key(old_key, old_private)
     write_private_key(new_key, new_private)
     _write_peer(peers_dir, "payerfsp", public_pem(old_key))
+    monkeypatch.setattr(jws, "RELOAD_CHECK_SECONDS", 3600.0)
     verifier = JwsVerifier.from_directory(peers_dir)
     old_signed = _signed(jws.JwsSigner(old_private.read_bytes()))
     new_signed = _signed(jws.JwsSigner(new_private.read_bytes()))
