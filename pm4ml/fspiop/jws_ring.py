@@ -110,7 +110,7 @@ class RingKey:
         retires = data.get("retires_at")
         for name in ("private_key", "public_key"):
             # Key files live beside the manifest: a path elsewhere is a mistake or an attack.
-            if Path(data[name]).name != data[name]:
+            if Path(data[name]).name != data[name] or data[name] in ("", ".", ".."):
                 raise ValueError(f"{name} {data[name]!r} must be a file name, not a path")
         return cls(
             fingerprint=str(data["fingerprint"]),
