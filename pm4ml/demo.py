@@ -202,7 +202,7 @@ def prepare(
     settings = {}
     for fsp, peer in pairs:
         home = data_dir / fsp
-        tls = dev_tls(data_dir / "ca", home, fsp, (HOST, "localhost")) if mtls else None
+        tls = _demo_tls(data_dir, home, fsp) if mtls else None
         settings[fsp] = demo_settings(fsp, sockets[peer].inbound_port, sockets[fsp], home, tls)
     for fsp, peer in pairs:
         public = (data_dir / peer / "jws.pub").read_bytes()
@@ -211,6 +211,14 @@ def prepare(
         if sockets[fsp].ops is not None:
             ensure_demo_admin(settings[fsp].effective_database_url, data_dir / fsp)
     return settings
+
+
+def _demo_tls(data_dir: Path, home: Path, fsp: str) -> DevTls:
+    try:
+        return dev_tls(data_dir / "ca", home, fsp, (HOST, "localhost"))
+    except ValueError as exc:
+        # A damaged file from an earlier run: say which directory to delete.
+        raise ConfigError(f"the demo certificates under {data_dir} cannot be used: {exc}") from exc
 
 
 async def seed(runtime: Runtime, fsp: str) -> None:

@@ -37,7 +37,8 @@ def _key(path: Path) -> PrivateKey:
     if not path.exists():
         write_private_key(generate("p256"), path)
     key = serialization.load_pem_private_key(path.read_bytes(), None)
-    assert isinstance(key, PrivateKey)
+    if not isinstance(key, PrivateKey):
+        raise ValueError(f"{path}: not an RSA or EC private key")
     return key
 
 

@@ -260,7 +260,7 @@ def peers_verify_command(
         if key_file is not None:
             wanted += [key_fingerprint(key) for key in load_public_keys(key_file.read_bytes())]
     except OSError as exc:
-        raise _fail(f"cannot read {key_file}: {exc.strerror}") from None
+        raise _fail(f"cannot read {exc.filename}: {exc.strerror}") from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
     if not wanted and request is None:

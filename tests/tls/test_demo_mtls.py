@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from pm4ml.certs.devpki import dev_tls
+from pm4ml.certs.inspect import describe, load_certificate, verify_against
 from pm4ml.tls.context import TlsFiles, client_context
 from tests.test_demo import REPO, free_ports
 
@@ -125,3 +127,19 @@ async def refused(port: int, context: ssl.SSLContext | None) -> bool:
         return not answer.startswith(b"HTTP/")
     except (ssl.SSLError, ConnectionError):
         return True
+
+
+def test_dev_pki_is_made_once_and_reused(tmp_path: Path) -> None:
+    first = dev_tls(tmp_path / "ca", tmp_path / "payerfsp", "payerfsp", ("127.0.0.1", "localhost"))
+    files = [first.ca, first.server_cert, first.server_key, first.client_cert, first.client_key]
+    before = [path.read_bytes() for path in files]
+    again = dev_tls(tmp_path / "ca", tmp_path / "payerfsp", "payerfsp", ("127.0.0.1", "localhost"))
+    assert again == first
+    assert [path.read_bytes() for path in files] == before
+    for key in (first.server_key, first.client_key, tmp_path / "ca" / "ca.key"):
+        assert key.stat().st_mode & 0o777 == 0o600
+    server = describe(load_certificate(first.server_cert))
+    assert server.sans == ["127.0.0.1", "localhost"]
+    assert verify_against(load_certificate(first.server_cert), first.ca) is None
+    assert verify_against(load_certificate(first.client_cert), first.ca) is None
+    assert "NOT FOR PRODUCTION" in describe(load_certificate(first.ca)).subject
