@@ -202,14 +202,12 @@ def _session(options: ClientOptions) -> aiohttp.ClientSession:
     It must not add its own ``Accept: */*``: a peer validates an Accept header when one is
     present, and the reference refuses that one on a callback (3101)."""
     tls = options.ssl_context
+    if isinstance(tls, ReloadingClientContext):
+        tls = tls.context
     connector = aiohttp.TCPConnector(
         limit=options.connections_max,
         keepalive_timeout=30,
-        ssl=True
-        if tls is None
-        else tls.context
-        if isinstance(tls, ReloadingClientContext)
-        else tls,
+        ssl=tls if tls is not None else True,
     )
     return aiohttp.ClientSession(
         connector=connector, skip_auto_headers=("Accept",), trust_env=False
