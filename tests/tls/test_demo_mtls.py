@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import selectors
 import signal
 import ssl
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from pm4ml.tls.context import TlsFiles, client_context
 from tests.test_demo import REPO, free_ports
 
 DEADLINE_SECONDS = 120
+NETWORK_SECONDS = 10
 
 
 @contextlib.contextmanager
@@ -58,38 +58,36 @@ def running_demo(data_dir: Path, *options: str) -> Iterator[subprocess.Popen[str
 
 
 def read_until(process: subprocess.Popen[str], pattern: str) -> str:
-    """The demo's output up to the first line matching ``pattern`` (fails on exit or at the
-    deadline)."""
+    """The demo's output up to the first line matching ``pattern``; fails if the demo exits
+    first. At the deadline the demo is killed, which ends the blocking read."""
     assert process.stdout is not None
     seen: list[str] = []
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not selector.select(timeout=1):
-                continue
-            line = process.stdout.readline()
-            if not line:
-                pytest.fail("the demo exited:\n" + "".join(seen))
+    watchdog = threading.Timer(DEADLINE_SECONDS, process.kill)
+    watchdog.start()
+    try:
+        for line in process.stdout:
             seen.append(line)
             if re.search(pattern, line):
                 return "".join(seen)
-    pytest.fail("the demo did not get there in time:\n" + "".join(seen))
+    finally:
+        watchdog.cancel()
+    pytest.fail("the demo exited or timed out:\n" + "".join(seen))
 
 
 async def handshake(port: int, context: ssl.SSLContext) -> str:
     """Send a request over TLS; the status line, or raise if the server refuses us."""
-    reader, writer = await asyncio.open_connection(
-        "127.0.0.1", port, ssl=context, server_hostname="127.0.0.1"
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", port, ssl=context, server_hostname="127.0.0.1"),
+        NETWORK_SECONDS,
     )
     try:
         writer.write(b"GET /parties/MSISDN/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         await writer.drain()
-        return (await reader.readline()).decode()
+        return (await asyncio.wait_for(reader.readline(), NETWORK_SECONDS)).decode()
     finally:
         writer.close()
         with contextlib.suppress(ssl.SSLError, ConnectionError):
-            await writer.wait_closed()
+            await asyncio.wait_for(writer.wait_closed(), NETWORK_SECONDS)
 
 
 async def test_demo_over_mutual_tls(tmp_path: Path) -> None:
@@ -120,9 +118,11 @@ async def refused(port: int, context: ssl.SSLContext | None) -> bool:
     try:
         if context is not None:
             return not (await handshake(port, context)).startswith("HTTP/")
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", port), NETWORK_SECONDS
+        )
         writer.write(b"GET /parties/MSISDN/1 HTTP/1.1\r\nHost: x\r\n\r\n")
-        answer = await asyncio.wait_for(reader.read(64), 10)
+        answer = await asyncio.wait_for(reader.read(64), NETWORK_SECONDS)
         writer.close()
         return not answer.startswith(b"HTTP/")
     except (ssl.SSLError, ConnectionError):

@@ -158,11 +158,13 @@ async def mtls_pair(
 
 async def presented_by(port: int, client: TlsFiles) -> str:
     """The CN of the certificate the server presents on a new connection."""
-    _, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client_context(client))
+    _, writer = await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", port, ssl=client_context(client)), 10
+    )
     subject = writer.get_extra_info("ssl_object").getpeercert()["subject"]
     writer.close()
     with contextlib.suppress(ssl.SSLError, ConnectionError):
-        await writer.wait_closed()
+        await asyncio.wait_for(writer.wait_closed(), 10)
     return str(dict(part[0] for part in subject)["commonName"])
 
 
