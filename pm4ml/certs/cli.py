@@ -33,7 +33,10 @@ from pm4ml.config import ConfigError, load_settings
 EXIT_EXPIRING = 1
 EXIT_INVALID = 2
 
-certs_app = typer.Typer(help="Inspect and check certificates.", no_args_is_help=True)
+certs_app = typer.Typer(
+    help="TLS keys and certificates (keygen, csr, sign, inspect, check) and JWS keys (jws).",
+    no_args_is_help=True,
+)
 certs_app.add_typer(jws_app, name="jws")
 _out = Console(highlight=False)
 

@@ -65,6 +65,11 @@ def publish(
     return target
 
 
+def _whole_second_up(at: datetime.datetime) -> datetime.datetime:
+    whole = at.replace(microsecond=0)
+    return whole if whole == at else whole + datetime.timedelta(seconds=1)
+
+
 def rotate(
     signing_key: Path,
     *,
@@ -99,7 +104,9 @@ def rotate(
         private_key=private.name,
         public_key=public.name,
         created=now,
-        activates_at=now + overlap,
+        # The overlap counts from when the schedule is written, not from before the (slow)
+        # key generation, and is rounded up: never shorter than asked.
+        activates_at=_whole_second_up(max(now, datetime.datetime.now(datetime.UTC)) + overlap),
     )
     rotated = ring.with_rotation(new, grace=grace, at=now)
     published = None

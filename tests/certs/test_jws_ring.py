@@ -109,7 +109,7 @@ def test_the_signer_switches_at_activation_without_a_restart(tmp_path: Path) -> 
     done = rotate(
         key,
         key_type="rsa2048",
-        overlap=datetime.timedelta(seconds=1.5),
+        overlap=datetime.timedelta(seconds=2),
         grace=HOUR,
         publish_to=None,
     )
