@@ -175,14 +175,22 @@ async def test_server_certificate_replaced_while_transfers_keep_completing(
     async with mtls_pair(tmp_path, rsa_keys, ca) as (pair, servers):
         stop = asyncio.Event()
         outcomes: list[str] = []
+        progress = asyncio.Condition()
 
         async def transfers() -> None:
             while not stop.is_set():
                 response = await pair.send("1")
                 outcomes.append(response.json().get("currentState", response.text))
+                async with progress:
+                    progress.notify_all()
+
+        async def completed(count: int) -> None:
+            """Until ``count`` transfers ended (slower on a loaded machine), at most 30 s."""
+            async with progress:
+                await asyncio.wait_for(progress.wait_for(lambda: len(outcomes) >= count), 30)
 
         workers = [asyncio.create_task(transfers()) for _ in range(2)]
-        await asyncio.sleep(1)
+        await completed(2)
         payee_port = int(pair.payee.inbound_url.rsplit(":", 1)[1])
         probe = issue(ca, tmp_path, "probe", server=False)
         assert await presented_by(payee_port, probe) == "server"
@@ -190,7 +198,7 @@ async def test_server_certificate_replaced_while_transfers_keep_completing(
         before = len(outcomes)
         await asyncio.sleep(1.2)  # the server looks at its files at most once a second
         assert await presented_by(payee_port, probe) == "server-renewed"
-        await asyncio.sleep(1)
+        await completed(before + 2)
         stop.set()
         await asyncio.gather(*workers)
     assert len(outcomes) > before > 0
