@@ -32,12 +32,13 @@ T = TypeVar("T")
 jws_app = typer.Typer(help="JWS signing keys and peers' verification keys.", no_args_is_help=True)
 peers_app = typer.Typer(help="Peers' JWS public keys (the verification-keys directory).")
 jws_app.add_typer(peers_app, name="peers", no_args_is_help=True)
-# soft_wrap: fingerprints and paths stay on one line, for scripts and copy-paste.
-_out = Console(highlight=False, soft_wrap=True)
+# soft_wrap: fingerprints and paths stay on one line, for scripts and copy-paste; no markup,
+# so a path or an error message is printed as it is.
+_out = Console(highlight=False, soft_wrap=True, markup=False)
 
 
 def _fail(message: str) -> typer.Exit:
-    _out.print(f"[red]{message}[/red]")
+    _out.print(message, style="red")
     return typer.Exit(EXIT_INVALID)
 
 
