@@ -20,10 +20,17 @@ from pm4ml.fspiop.jws import JwsVerifier, load_public_keys
 from pm4ml.fspiop.jws_ring import KeyRing, RingSigner, public_pem_of, ring_path
 from pm4ml.fspiop.jws_ring import Signer as SignerProtocol
 
-# Later than any key file written by a test: the key in use is active from its file's mtime.
-NOW = datetime.datetime.now(datetime.UTC).replace(microsecond=0) + datetime.timedelta(minutes=5)
 HOUR = datetime.timedelta(hours=1)
 BODY = b'{"transferId":"b51ec534-ee48-4575-b6a9-ead2955b8069"}'
+
+
+@pytest.fixture
+def now() -> datetime.datetime:
+    """An instant later than any key file the test writes (the key in use counts as active
+    from its file's mtime), taken when the test starts, not when the module is imported."""
+    return datetime.datetime.now(datetime.UTC).replace(microsecond=0) + datetime.timedelta(
+        minutes=5
+    )
 
 
 def _signing_key(directory: Path) -> Path:
@@ -43,38 +50,40 @@ def _verifier_for(*public_key_files: Path) -> JwsVerifier:
     return JwsVerifier({"payerfsp": keys})
 
 
-def test_states_follow_the_schedule(tmp_path: Path) -> None:
+def test_states_follow_the_schedule(tmp_path: Path, now: datetime.datetime) -> None:
     key = _signing_key(tmp_path)
-    done = rotate(key, key_type="p256", overlap=HOUR, grace=2 * HOUR, publish_to=None, now=NOW)
+    done = rotate(key, key_type="p256", overlap=HOUR, grace=2 * HOUR, publish_to=None, now=now)
     ring = KeyRing.read(ring_path(key))
     old, new = ring.keys
     assert new == done.new and new.algorithm == "ES256"
-    assert old.retires_at == NOW + 3 * HOUR
+    assert old.retires_at == now + 3 * HOUR
     expected = {
-        NOW: ("active", "published"),
-        NOW + HOUR: ("retiring", "active"),
-        NOW + 3 * HOUR - datetime.timedelta(seconds=1): ("retiring", "active"),
-        NOW + 3 * HOUR: ("retired", "active"),
+        now: ("active", "published"),
+        now + HOUR: ("retiring", "active"),
+        now + 3 * HOUR - datetime.timedelta(seconds=1): ("retiring", "active"),
+        now + 3 * HOUR: ("retired", "active"),
     }
     for at, (old_state, new_state) in expected.items():
         assert (ring.state(old, at), ring.state(new, at)) == (old_state, new_state), at
-    assert ring.accepted(NOW + HOUR) == [old, new]
-    assert ring.accepted(NOW + 3 * HOUR) == [new]
+    assert ring.accepted(now + HOUR) == [old, new]
+    assert ring.accepted(now + 3 * HOUR) == [new]
 
 
-def test_a_second_rotation_waits_for_the_first_to_switch(tmp_path: Path) -> None:
+def test_a_second_rotation_waits_for_the_first_to_switch(
+    tmp_path: Path, now: datetime.datetime
+) -> None:
     key = _signing_key(tmp_path)
-    rotate(key, key_type="rsa2048", overlap=HOUR, grace=HOUR, publish_to=None, now=NOW)
+    rotate(key, key_type="rsa2048", overlap=HOUR, grace=HOUR, publish_to=None, now=now)
     before = ring_path(key).read_bytes()
     with pytest.raises(ValueError, match="already under way"):
-        rotate(key, key_type="rsa2048", overlap=HOUR, grace=HOUR, publish_to=None, now=NOW)
+        rotate(key, key_type="rsa2048", overlap=HOUR, grace=HOUR, publish_to=None, now=now)
     assert ring_path(key).read_bytes() == before
     # After the switch the next rotation retires the key that is active then.
     later = rotate(
-        key, key_type="rsa2048", overlap=HOUR, grace=HOUR, publish_to=None, now=NOW + 2 * HOUR
+        key, key_type="rsa2048", overlap=HOUR, grace=HOUR, publish_to=None, now=now + 2 * HOUR
     )
     ring = KeyRing.read(ring_path(key))
-    assert [ring.state(entry, NOW + 2 * HOUR) for entry in ring.keys] == [
+    assert [ring.state(entry, now + 2 * HOUR) for entry in ring.keys] == [
         "retired",
         "active",
         "published",
@@ -83,11 +92,11 @@ def test_a_second_rotation_waits_for_the_first_to_switch(tmp_path: Path) -> None
 
 
 def test_rotation_publishes_both_public_keys_and_refuses_a_non_jws_key_type(
-    tmp_path: Path,
+    tmp_path: Path, now: datetime.datetime
 ) -> None:
     key = _signing_key(tmp_path)
     with pytest.raises(ValueError, match="cannot sign JWS"):
-        rotate(key, key_type="p384", overlap=HOUR, grace=HOUR, publish_to=None, now=NOW)
+        rotate(key, key_type="p384", overlap=HOUR, grace=HOUR, publish_to=None, now=now)
     assert not ring_path(key).exists()
     done = rotate(
         key, key_type="rsa2048", overlap=HOUR, grace=HOUR, publish_to=(tmp_path / "pub", "payerfsp")
@@ -139,9 +148,11 @@ def test_a_broken_manifest_keeps_the_keys_in_use(
         RingSigner(key)
 
 
-def test_a_ring_key_whose_file_does_not_match_its_fingerprint_is_refused(tmp_path: Path) -> None:
+def test_a_ring_key_whose_file_does_not_match_its_fingerprint_is_refused(
+    tmp_path: Path, now: datetime.datetime
+) -> None:
     key = _signing_key(tmp_path)
-    rotate(key, key_type="p256", overlap=HOUR, grace=HOUR, publish_to=None, now=NOW)
+    rotate(key, key_type="p256", overlap=HOUR, grace=HOUR, publish_to=None, now=now)
     manifest = json.loads(ring_path(key).read_text())
     manifest["keys"][0]["fingerprint"] = manifest["keys"][1]["fingerprint"]
     ring_path(key).write_text(json.dumps(manifest))
