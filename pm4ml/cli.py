@@ -212,12 +212,15 @@ def demo(
     payee_port: Annotated[int, typer.Option(help="payeefsp FSPIOP port.")] = 4100,
     payee_outbound_port: Annotated[int, typer.Option(help="payeefsp outbound API port.")] = 4101,
     ops_port: Annotated[int, typer.Option(help="payerfsp operations portal port.")] = 4002,
+    mtls: Annotated[
+        bool, typer.Option("--mtls", help="FSPIOP over mutual TLS, with a dev CA made on the fly.")
+    ] = False,
 ) -> None:
     """Run two DFSPs (payerfsp, payeefsp) on loopback and show money moving between them."""
     from pm4ml.demo import DemoPorts, main
 
     ports = DemoPorts(payer_port, payer_outbound_port, payee_port, payee_outbound_port, ops_port)
-    raise typer.Exit(main(console, data_dir, ports, send, exit_after, run_loop))
+    raise typer.Exit(main(console, data_dir, ports, send, exit_after, run_loop, mtls=mtls))
 
 
 def _mount_plugins() -> None:

@@ -144,6 +144,21 @@ class Settings(BaseSettings):
     jws_verification_keys_dir: Path | None = Field(
         None, description="Directory of peers' public keys, one <fspId>.pem per peer."
     )
+    jws_publish_dir: Path | None = Field(
+        None,
+        description="`certs jws rotate` writes <dfspId>.pem here (every public key peers must "
+        "accept) for the hub or peers to fetch.",
+    )
+    jws_rotation_overlap_seconds: float = Field(
+        86400,
+        ge=0,
+        description="`certs jws rotate`: how long a new key is published before it signs.",
+    )
+    jws_rotation_grace_seconds: float = Field(
+        86400,
+        ge=0,
+        description="`certs jws rotate`: how long the old key stays valid after the switch.",
+    )
 
     # --- mutual TLS -------------------------------------------------------------------
     tls_server_cert_path: Path | None = Field(
@@ -159,6 +174,16 @@ class Settings(BaseSettings):
     tls_client_key_path: Path | None = Field(None, description="Client private key.")
     tls_client_ca_path: Path | None = Field(
         None, description="CA bundle the hub's server certificate must chain to."
+    )
+    cert_subject_cn: str | None = Field(
+        None, description="`certs csr`: the subject CN when --cn is not given."
+    )
+    cert_subject_org: str | None = Field(
+        None, description="`certs csr`: the subject O when --org is not given."
+    )
+    cert_sans: str | None = Field(
+        None,
+        description="`certs csr`: comma-separated SANs (DNS names or IPs) when no --san is given.",
     )
     cert_expiry_warn_days: float = Field(
         30,

@@ -5,6 +5,10 @@ Keys and ILP secrets are generated on the first run into the demo's data directo
 after, as are the ledger accounts, so the demo can be stopped and started again. The demo runs
 on the embedded defaults whatever the environment says (no ``PM4ML_*`` variable can point it
 at a shared database or a Redis bus).
+
+With ``--mtls`` the two DFSPs talk FSPIOP over mutual TLS: a development CA is created in the
+data directory (``ca/``) and issues each DFSP a server and a client certificate
+(``<fsp>/tls/``), reused on later runs like the keys.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from rich.console import Console
 
+from pm4ml.certs.devpki import DevTls, dev_tls
 from pm4ml.config import ConfigError, Settings, load_settings
 from pm4ml.connectors import PartyId
 from pm4ml.ops.app import create_ops_app
@@ -35,6 +40,7 @@ from pm4ml.ops.demo_user import DEMO_ADMIN, PASSWORD_FILE, ensure_demo_admin
 from pm4ml.runtime import Runtime
 from pm4ml.server import Listener, Served, running
 from pm4ml.store.schema import upgrade_all
+from pm4ml.tls.settings import server_tls
 
 PAYER_FSP = "payerfsp"
 PAYEE_FSP = "payeefsp"
@@ -150,14 +156,27 @@ def ensure_identity(home: Path) -> tuple[Path, Path]:
     return key, secret
 
 
-def demo_settings(fsp: str, peer_inbound_port: int, own: Sockets, home: Path) -> Settings:
+def demo_settings(
+    fsp: str, peer_inbound_port: int, own: Sockets, home: Path, tls: DevTls | None = None
+) -> Settings:
     """One DFSP's settings: every field at its default, then the demo's values, so nothing in
-    the environment or a ``PM4ML_CONFIG_FILE`` changes what the demo runs on."""
+    the environment or a ``PM4ML_CONFIG_FILE`` changes what the demo runs on. With ``tls``,
+    mutual TLS both ways (the server and the client use the same dev CA)."""
     key, secret = ensure_identity(home)
     values: dict[str, Any] = {name: field.default for name, field in Settings.model_fields.items()}
+    if tls is not None:
+        values.update(
+            tls_server_cert_path=tls.server_cert,
+            tls_server_key_path=tls.server_key,
+            tls_server_ca_path=tls.ca,
+            tls_client_cert_path=tls.client_cert,
+            tls_client_key_path=tls.client_key,
+            tls_client_ca_path=tls.ca,
+        )
+    scheme = "http" if tls is None else "https"
     values.update(
         dfsp_id=fsp,
-        peer_endpoint=f"http://{HOST}:{peer_inbound_port}",
+        peer_endpoint=f"{scheme}://{HOST}:{peer_inbound_port}",
         inbound_host=HOST,
         inbound_port=own.inbound_port,
         outbound_host=HOST,
@@ -173,15 +192,18 @@ def demo_settings(fsp: str, peer_inbound_port: int, own: Sockets, home: Path) ->
     return load_settings(None, **values)
 
 
-def prepare(data_dir: Path, sockets: dict[str, Sockets]) -> dict[str, Settings]:
-    """Keys, secrets, settings and migrated databases for both DFSPs (synchronous: it runs
-    before the event loop starts)."""
+def prepare(
+    data_dir: Path, sockets: dict[str, Sockets], *, mtls: bool = False
+) -> dict[str, Settings]:
+    """Keys, secrets, certificates (``mtls``), settings and migrated databases for both DFSPs
+    (synchronous: it runs before the event loop starts)."""
     data_dir = data_dir.resolve()
     pairs = ((PAYER_FSP, PAYEE_FSP), (PAYEE_FSP, PAYER_FSP))
-    settings = {
-        fsp: demo_settings(fsp, sockets[peer].inbound_port, sockets[fsp], data_dir / fsp)
-        for fsp, peer in pairs
-    }
+    settings = {}
+    for fsp, peer in pairs:
+        home = data_dir / fsp
+        tls = _demo_tls(data_dir, home, fsp) if mtls else None
+        settings[fsp] = demo_settings(fsp, sockets[peer].inbound_port, sockets[fsp], home, tls)
     for fsp, peer in pairs:
         public = (data_dir / peer / "jws.pub").read_bytes()
         (data_dir / fsp / "peers" / f"{peer}.pem").write_bytes(public)
@@ -189,6 +211,14 @@ def prepare(data_dir: Path, sockets: dict[str, Sockets]) -> dict[str, Settings]:
         if sockets[fsp].ops is not None:
             ensure_demo_admin(settings[fsp].effective_database_url, data_dir / fsp)
     return settings
+
+
+def _demo_tls(data_dir: Path, home: Path, fsp: str) -> DevTls:
+    try:
+        return dev_tls(data_dir / "ca", home, fsp, (HOST, "localhost"))
+    except ValueError as exc:
+        # A damaged file from an earlier run: say which directory to delete.
+        raise ConfigError(f"the demo certificates under {data_dir} cannot be used: {exc}") from exc
 
 
 async def seed(runtime: Runtime, fsp: str) -> None:
@@ -243,6 +273,8 @@ def main(
     send: str | None,
     exit_after: bool,
     loop_runner: Callable[[Coroutine[Any, Any, int]], int] = asyncio.run,
+    *,
+    mtls: bool = False,
 ) -> int:
     """``pm4ml demo``: bind, prepare, run on ``loop_runner`` (the CLI passes its uvloop runner).
     Returns the exit code: 0, 1 when the demo transfer did not complete, 2 when the demo cannot
@@ -255,7 +287,7 @@ def main(
         errors.print(f"[red]error:[/red] {exc}", highlight=False)
         return 2
     try:
-        settings = prepare(data_dir, sockets)
+        settings = prepare(data_dir, sockets, mtls=mtls)
         return loop_runner(run_demo(settings, sockets, console, amount, exit_after))
     except (ConfigError, LookupError, TypeError, OSError, RuntimeError) as exc:
         errors.print(f"[red]error:[/red] {exc}", highlight=False)
@@ -287,8 +319,16 @@ async def run_demo(
         served: list[Served] = []
         for fsp, runtime in runtimes.items():
             own = sockets[fsp]
+            inbound_tls = server_tls(settings[fsp])
             listeners = [
-                Listener("inbound", runtime.inbound_app(), HOST, own.inbound_port, own.inbound),
+                Listener(
+                    "inbound",
+                    runtime.inbound_app(),
+                    HOST,
+                    own.inbound_port,
+                    own.inbound,
+                    ssl_context=inbound_tls.context if inbound_tls else None,
+                ),
                 Listener("outbound", runtime.outbound_app(), HOST, own.outbound_port, own.outbound),
             ]
             if own.ops is not None:
@@ -324,14 +364,18 @@ def _say(console: Console, text: str) -> None:
 def describe(console: Console, settings: dict[str, Settings]) -> None:
     """What is running, and exactly what to type to send money and to see the balances."""
     payer = settings[PAYER_FSP]
+    mtls = payer.tls_server_ca_path is not None
     console.print(
         "[bold]pm4ml demo[/bold]: two DFSPs on loopback, FSPIOP peer to peer with JWS on both "
-        "ways, SQLite, in-process bus, ledger CBS"
+        f"ways{', mutual TLS (dev CA ' + str(payer.tls_server_ca_path) + ')' if mtls else ''}, "
+        "SQLite, in-process bus, ledger CBS",
+        highlight=False,
+        soft_wrap=True,
     )
     for s in settings.values():
         _say(
             console,
-            f"  {s.dfsp_id}: FSPIOP http://{HOST}:{s.inbound_port}  "
+            f"  {s.dfsp_id}: FSPIOP {'https' if mtls else 'http'}://{HOST}:{s.inbound_port}  "
             f"outbound API http://{HOST}:{s.outbound_port}  data {s.data_dir}",
         )
         for party, name, _ in ACCOUNTS[s.dfsp_id]:

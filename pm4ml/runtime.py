@@ -26,7 +26,8 @@ from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.flows.sweeper import Sweeper
 from pm4ml.fspiop.headers import ApiVersion
 from pm4ml.fspiop.ilp import ilp_for_version
-from pm4ml.fspiop.jws import JwsSigner, JwsVerifier
+from pm4ml.fspiop.jws import JwsVerifier
+from pm4ml.fspiop.jws_ring import RingSigner
 from pm4ml.inbound.app import Background, InboundPolicy, create_inbound_app
 from pm4ml.inbound.handlers import Handlers
 from pm4ml.observability.connector_metrics import metered
@@ -119,7 +120,8 @@ class Runtime:
         if settings.jws_sign:
             assert settings.jws_signing_key_path is not None
             try:
-                signer = JwsSigner(settings.jws_signing_key_path.read_bytes())
+                # Follows the key ring beside the key, so a rotation needs no restart.
+                signer = RingSigner(settings.jws_signing_key_path)
             except ValueError as exc:
                 raise ConfigError(f"PM4ML_JWS_SIGNING_KEY_PATH: {exc}") from exc
         try:

@@ -20,6 +20,7 @@ from rich.console import Console
 from pm4ml.certs.authority import build_dev_ca, sign_csr
 from pm4ml.certs.csr import build_csr
 from pm4ml.certs.inspect import describe, load_certificate, verify_against
+from pm4ml.certs.jws_cli import jws_app
 from pm4ml.certs.keys import (
     KEY_TYPES,
     generate,
@@ -27,11 +28,16 @@ from pm4ml.certs.keys import (
     public_pem,
     write_private_key,
 )
+from pm4ml.config import ConfigError, load_settings
 
 EXIT_EXPIRING = 1
 EXIT_INVALID = 2
 
-certs_app = typer.Typer(help="Inspect and check certificates.", no_args_is_help=True)
+certs_app = typer.Typer(
+    help="TLS keys and certificates (keygen, csr, sign, inspect, check) and JWS keys (jws).",
+    no_args_is_help=True,
+)
+certs_app.add_typer(jws_app, name="jws")
 _out = Console(highlight=False)
 
 
@@ -64,14 +70,34 @@ def keygen_command(
 def csr_command(
     key_path: Annotated[Path, typer.Argument(help="Private key (PEM) the CSR is for.")],
     out: Annotated[Path, typer.Argument(help="Where to write the CSR (PEM).")],
-    common_name: Annotated[str, typer.Option("--cn", help="Subject common name.")],
-    san: Annotated[list[str] | None, typer.Option(help="A SAN (DNS name or IP); repeat.")] = None,
+    common_name: Annotated[
+        str | None, typer.Option("--cn", help="Subject CN [PM4ML_CERT_SUBJECT_CN].")
+    ] = None,
+    san: Annotated[
+        list[str] | None, typer.Option(help="A SAN (DNS name or IP); repeat [PM4ML_CERT_SANS].")
+    ] = None,
     profile: Annotated[str, typer.Option(help="client or server.")] = "client",
-    organization: Annotated[str | None, typer.Option("--org", help="Subject O.")] = None,
+    organization: Annotated[
+        str | None, typer.Option("--org", help="Subject O [PM4ML_CERT_SUBJECT_ORG].")
+    ] = None,
 ) -> None:
-    """Write a CSR for KEY_PATH, to send to the hub operator (or sign with a CA)."""
+    """Write a CSR for KEY_PATH, to send to the hub operator (or sign with a CA). Subject and
+    SANs not given as options come from the settings."""
     if profile not in ("client", "server"):
         _out.print(f"[red]unknown profile {profile!r}[/red]; use client or server")
+        raise typer.Exit(EXIT_INVALID)
+    if common_name is None or organization is None or not san:
+        try:
+            settings = load_settings()
+        except ConfigError as exc:
+            _out.print(f"[red]{exc}[/red]")
+            raise typer.Exit(EXIT_INVALID) from None
+        common_name = common_name or settings.cert_subject_cn
+        organization = organization or settings.cert_subject_org
+        if not san and settings.cert_sans:
+            san = [part.strip() for part in settings.cert_sans.split(",") if part.strip()]
+    if not common_name:
+        _out.print("[red]give --cn or set PM4ML_CERT_SUBJECT_CN[/red]")
         raise typer.Exit(EXIT_INVALID)
     key = _private_key(key_path)
     try:

@@ -17,7 +17,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
+import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +62,9 @@ _JS_LINE_TERMINATORS: Final = re.compile("[\n\r\u2028\u2029]")
 _PEM_BLOCK: Final = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----", re.DOTALL)
 _PUBLIC_KEY_LABELS: Final = (b"PUBLIC KEY", b"RSA PUBLIC KEY")
 _SIGNED_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+RELOAD_CHECK_SECONDS: Final = 1.0
+
+log = logging.getLogger(__name__)
 
 
 def fspiop_uri(url: str) -> str:
@@ -133,6 +139,11 @@ def _algorithm_for(key: object) -> str:
             raise ValueError(f"EC keys must be on the P-256 curve for ES256, not {key.curve.name}")
         return "ES256"
     raise ValueError(f"{type(key).__name__} is not allowed: use RSA (RS256) or EC P-256 (ES256)")
+
+
+def key_algorithm(key: PublicKey) -> str:
+    """``RS256`` or ``ES256``; ``ValueError`` for a key the scheme does not allow."""
+    return _algorithm_for(key)
 
 
 def key_fingerprint(key: PublicKey) -> str:
@@ -264,36 +275,81 @@ class JwsVerifier:
     whose canonical re-serialisation does: the same JSON value the sender signed, reformatted on
     the way, which the reference validator accepts too. Off, only the raw bytes count."""
 
-    __slots__ = ("_canonical_fallback", "_keys")
+    __slots__ = ("_canonical_fallback", "_checked_at", "_directory", "_keys", "_stamps")
 
     def __init__(
         self, keys: Mapping[str, Sequence[PublicKey]], *, canonical_fallback: bool = True
     ) -> None:
         self._canonical_fallback = canonical_fallback
-        self._keys: dict[str, tuple[tuple[str, PublicKey], ...]] = {}
+        self._keys = self._checked(keys)
+        # Set by from_directory: the directory followed, and each file's identity when read.
+        self._directory: Path | None = None
+        self._stamps: dict[str, _Stamp] = {}
+        self._checked_at = 0.0
+
+    @staticmethod
+    def _checked(
+        keys: Mapping[str, Sequence[PublicKey]],
+    ) -> dict[str, tuple[tuple[str, PublicKey], ...]]:
+        checked: dict[str, tuple[tuple[str, PublicKey], ...]] = {}
         for fsp_id, fsp_keys in keys.items():
             for key in fsp_keys:
                 if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
                     raise ValueError(f"the key for {fsp_id!r} is not a public key")
-            self._keys[fsp_id] = tuple((_algorithm_for(key), key) for key in fsp_keys)
+            checked[fsp_id] = tuple((_algorithm_for(key), key) for key in fsp_keys)
+        return checked
 
     @classmethod
     def from_directory(cls, path: Path, *, canonical_fallback: bool = True) -> JwsVerifier:
         """Load ``<fspId>.pem`` files (other names are ignored), each holding one or more public
-        keys. ``ValueError`` naming the file for anything unreadable or not allowed."""
-        try:
-            files = sorted(p for p in path.iterdir() if p.suffix == ".pem" and p.is_file())
-        except OSError as exc:
-            raise ValueError(f"cannot read the JWS key directory {path}: {exc.strerror}") from None
+        keys. ``ValueError`` naming the file for anything unreadable or not allowed.
+
+        The verifier then follows the directory without a restart: at most once per
+        :data:`RELOAD_CHECK_SECONDS` (never per request) it lists the directory and re-reads
+        the files added, changed or removed, so a peer's new key is accepted and a removed
+        (retired) key refused from then on. A changed file that cannot be read keeps that
+        peer's previous keys (logged): a half-copied file must not lock a peer out."""
+        stamps = _pem_stamps(path)
         keys: dict[str, list[PublicKey]] = {}
-        for file in files:
+        for name in sorted(stamps):
+            keys[Path(name).stem] = _read_key_file(path / name)
+        verifier = cls(keys, canonical_fallback=canonical_fallback)
+        verifier._directory, verifier._stamps = path, stamps
+        verifier._checked_at = time.monotonic()
+        return verifier
+
+    def _maybe_refresh(self) -> None:
+        if self._directory is None:
+            return
+        if time.monotonic() - self._checked_at >= RELOAD_CHECK_SECONDS:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        assert self._directory is not None
+        self._checked_at = time.monotonic()
+        try:
+            stamps = _pem_stamps(self._directory)
+        except ValueError as exc:
+            log.error("JWS verification keys not reloaded: %s", exc)
+            return
+        if stamps == self._stamps:
+            return
+        keys = dict(self._keys)
+        for name in self._stamps.keys() - stamps.keys():
+            keys.pop(Path(name).stem, None)
+            log.info("JWS verification keys of %s removed", Path(name).stem)
+        for name, stamp in stamps.items():
+            if self._stamps.get(name) == stamp:
+                continue
             try:
-                keys[file.stem] = load_public_keys(file.read_bytes())
-            except OSError as exc:
-                raise ValueError(f"{file}: {exc.strerror}") from None
+                keys.update(
+                    self._checked({Path(name).stem: _read_key_file(self._directory / name)})
+                )
             except ValueError as exc:
-                raise ValueError(f"{file}: {exc}") from None
-        return cls(keys, canonical_fallback=canonical_fallback)
+                log.error("JWS verification keys of %s unchanged: %s", Path(name).stem, exc)
+                continue
+            log.info("JWS verification keys of %s reloaded", Path(name).stem)
+        self._keys, self._stamps = keys, stamps
 
     def __repr__(self) -> str:
         count = sum(len(found) for found in self._keys.values())
@@ -301,6 +357,7 @@ class JwsVerifier:
 
     def key_infos(self) -> list[KeyInfo]:
         """Every key, by FSP id then load order, for the portal and the CLI."""
+        self._maybe_refresh()
         return [
             KeyInfo(fsp_id, alg, key_fingerprint(key))
             for fsp_id, found in sorted(self._keys.items())
@@ -320,6 +377,7 @@ class JwsVerifier:
         source = folded.get("fspiop-source")
         if not source:
             raise _invalid("the FSPIOP-Source header is missing")
+        self._maybe_refresh()
         keys = self._keys.get(source)
         if not keys:
             raise _invalid(f"no JWS key is known for FSP {_show(source)}")
@@ -353,6 +411,32 @@ class JwsVerifier:
             return False
         payload = prefix + _b64encode(reserialised).encode()
         return reserialised != body and any(_verify(key, payload, signature) for key in keys)
+
+
+_Stamp = tuple[int, int, int]
+
+
+def _pem_stamps(path: Path) -> dict[str, _Stamp]:
+    """The ``.pem`` files of a key directory with their identity (inode, mtime, size): a file
+    replaced by rename or rewritten in place gets a new stamp."""
+    try:
+        found = {}
+        for entry in os.scandir(path):
+            if entry.name.endswith(".pem") and not entry.name.startswith(".") and entry.is_file():
+                stat = entry.stat()
+                found[entry.name] = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    except OSError as exc:
+        raise ValueError(f"cannot read the JWS key directory {path}: {exc.strerror}") from None
+    return found
+
+
+def _read_key_file(file: Path) -> list[PublicKey]:
+    try:
+        return load_public_keys(file.read_bytes())
+    except OSError as exc:
+        raise ValueError(f"{file}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ValueError(f"{file}: {exc}") from None
 
 
 def _parse_signature(value: str) -> tuple[str, dict[str, Any], bytes]:

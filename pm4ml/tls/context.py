@@ -5,7 +5,9 @@ whenever the peer offers it) and only forward-secret AEAD suites are allowed on 
 Certificates and keys are re-read from disk when their files change, without a restart: the
 server checks the files' modification times at each handshake (at most once per
 ``check_interval`` seconds) and hands the new handshake a freshly built context, so
-connections already established keep theirs and in-flight transfers are not dropped.
+connections already established keep theirs and in-flight transfers are not dropped. The
+client does the same before a request: the renewed certificate is loaded into its context, so
+every connection opened from then on presents it.
 """
 
 from __future__ import annotations
@@ -101,3 +103,45 @@ class ReloadingServerContext:
             self.refresh()
         if self.reloads:
             connection.context = self._current
+
+
+class ReloadingClientContext:
+    """A client ``SSLContext`` whose certificate and key follow the files on disk.
+
+    ``context`` is the one to give the HTTP connector; call :meth:`maybe_refresh` before a
+    request (it looks at the files at most once per ``check_interval``). A renewed certificate
+    and key are loaded into that same context, so connections opened afterwards present them
+    while pooled connections finish with the old ones. CA certificates added to the bundle are
+    trusted from then on; one removed from it stays trusted until a restart (OpenSSL has no way
+    to forget a CA in a live context). Files that cannot be loaded are ignored until fixed.
+    """
+
+    def __init__(self, files: TlsFiles, check_interval: float = 1.0) -> None:
+        self.files = files
+        self._check_interval = check_interval
+        self._mtimes = files.mtimes()
+        self._checked_at = time.monotonic()
+        self.context = client_context(files)
+        self.reloads = 0
+
+    def maybe_refresh(self) -> None:
+        if time.monotonic() - self._checked_at >= self._check_interval:
+            self.refresh()
+
+    def refresh(self) -> bool:
+        """Reload now if the files changed; True when the new certificate was loaded."""
+        self._checked_at = time.monotonic()
+        try:
+            mtimes = self.files.mtimes()
+            if mtimes == self._mtimes:
+                return False
+            # A throw-away context first: loading a mismatched pair straight into the live
+            # context would leave it with the new certificate and the old key.
+            client_context(self.files)
+            self.context.load_cert_chain(str(self.files.cert), str(self.files.key))
+            self.context.load_verify_locations(cafile=str(self.files.ca))
+        except (OSError, ssl.SSLError, ValueError):
+            return False
+        self._mtimes = mtimes
+        self.reloads += 1
+        return True

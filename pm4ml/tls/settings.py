@@ -6,7 +6,7 @@ from __future__ import annotations
 import ssl
 
 from pm4ml.config import ConfigError, Settings
-from pm4ml.tls.context import ReloadingServerContext, TlsFiles, client_context
+from pm4ml.tls.context import ReloadingClientContext, ReloadingServerContext, TlsFiles
 
 
 def _files(settings: Settings, side: str) -> TlsFiles | None:
@@ -33,12 +33,13 @@ def server_tls(settings: Settings) -> ReloadingServerContext | None:
         raise ConfigError(f"PM4ML_TLS_SERVER_*: cannot load the certificate or key: {exc}") from exc
 
 
-def client_tls(settings: Settings) -> ssl.SSLContext | None:
-    """The FSPIOP client's mTLS context, or None to use the system's default verification."""
+def client_tls(settings: Settings) -> ReloadingClientContext | None:
+    """The FSPIOP client's mTLS context (reloaded from disk), or None to use the system's
+    default verification."""
     files = _files(settings, "client")
     if files is None:
         return None
     try:
-        return client_context(files)
+        return ReloadingClientContext(files)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"PM4ML_TLS_CLIENT_*: cannot load the certificate or key: {exc}") from exc

@@ -26,7 +26,9 @@ from httpx_aiohttp import AiohttpTransport
 
 from pm4ml.fspiop.errors import CommunicationError, ErrorCode, FspiopError
 from pm4ml.fspiop.headers import ApiVersion, build_headers, resource_of
-from pm4ml.fspiop.jws import JwsSigner, should_sign
+from pm4ml.fspiop.jws import should_sign
+from pm4ml.fspiop.jws_ring import Signer
+from pm4ml.tls.context import ReloadingClientContext
 
 CONNECT_ATTEMPTS_MAX = 3
 BACKOFF_SECONDS_MAX = 1.0
@@ -47,7 +49,8 @@ class ClientOptions:
     connections_max: int = 100
     sign: bool = True
     sign_put_parties: bool = True
-    ssl_context: ssl.SSLContext | None = None
+    # A reloading context follows a renewed client certificate on disk (pm4ml.tls.context).
+    ssl_context: ssl.SSLContext | ReloadingClientContext | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class FspiopClient:
     def __init__(
         self,
         options: ClientOptions,
-        signer: JwsSigner | None,
+        signer: Signer | None,
         transport: httpx.AsyncBaseTransport | None = None,
         observe: Callable[[str, str, int | None, float], None] | None = None,
     ) -> None:
@@ -85,6 +88,8 @@ class FspiopClient:
         self.options = options
         self._signer = signer
         self._observe = observe
+        tls = options.ssl_context
+        self._tls = tls if isinstance(tls, ReloadingClientContext) else None
         self._http = httpx.AsyncClient(
             base_url=options.base_url,
             timeout=httpx.Timeout(options.timeout_seconds),
@@ -144,6 +149,8 @@ class FspiopClient:
         """Send one request. Returns :class:`Sent` for any HTTP answer (check ``ok``); raises
         ``FspiopError`` 1001 when the peer could not be reached or did not answer in time."""
         sent_at = datetime.now(UTC)
+        if self._tls is not None:
+            self._tls.maybe_refresh()
         headers = self.headers_for(
             method, path, body, destination=destination, version=version, extra=extra_headers
         )
@@ -194,10 +201,13 @@ def _session(options: ClientOptions) -> aiohttp.ClientSession:
     """The aiohttp session under the httpx client (created on first use, inside the loop).
     It must not add its own ``Accept: */*``: a peer validates an Accept header when one is
     present, and the reference refuses that one on a callback (3101)."""
+    tls = options.ssl_context
+    if isinstance(tls, ReloadingClientContext):
+        tls = tls.context
     connector = aiohttp.TCPConnector(
         limit=options.connections_max,
         keepalive_timeout=30,
-        ssl=options.ssl_context if options.ssl_context is not None else True,
+        ssl=tls if tls is not None else True,
     )
     return aiohttp.ClientSession(
         connector=connector, skip_auto_headers=("Accept",), trust_env=False
