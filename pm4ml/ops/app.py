@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -268,19 +269,31 @@ class Portal:
             response = await self._oidc_failed(request, exc)
             response.delete_cookie(PENDING_COOKIE, path="/oidc")
             return response
-        async with self.store.transaction() as session:
-            user = await oidc_user(
-                session, identity.issuer, identity.subject, identity.name, identity.role
-            )
-            username, active = user.username, user.active
-            if active:
-                await audit(
-                    session,
-                    username,
-                    "login",
-                    after={"method": "oidc", "role": identity.role, "subject": identity.subject},
-                    source_ip=address,
-                )
+        # A user's first sign-in from two browsers at once: both insert the user, one insert
+        # loses on the unique (issuer, subject) and its retry finds the winner's row.
+        for attempt in (1, 2):
+            try:
+                async with self.store.transaction() as session:
+                    user = await oidc_user(
+                        session, identity.issuer, identity.subject, identity.name, identity.role
+                    )
+                    username, active = user.username, user.active
+                    if active:
+                        await audit(
+                            session,
+                            username,
+                            "login",
+                            after={
+                                "method": "oidc",
+                                "role": identity.role,
+                                "subject": identity.subject,
+                            },
+                            source_ip=address,
+                        )
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
         if not active:
             disabled = OidcError("the account is disabled", who=username)
             response = await self._oidc_failed(request, disabled)

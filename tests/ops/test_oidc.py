@@ -170,6 +170,20 @@ async def test_sign_in_with_the_provider_records_the_user_and_audits_it(setup: S
     assert logins[0].after == {"method": "oidc", "role": "operator", "subject": "u-1001"}
 
 
+async def test_a_first_sign_in_from_two_browsers_at_once_makes_one_user(setup: Setup) -> None:
+    _as(setup.provider, "Operator")
+
+    async def sign_in() -> int:
+        async with setup.browser() as browser:
+            signed = await _sign_in(browser)
+            return signed.status_code
+
+    assert await asyncio.gather(sign_in(), sign_in(), sign_in()) == [200, 200, 200]
+    async with setup.store.reading() as session:
+        users = list((await session.execute(select(OpsUser.username))).scalars())
+    assert sorted(users) == ["ada", "oidc:alice"]
+
+
 async def _start(browser: httpx.AsyncClient, provider: Provider) -> str:
     """Start a sign-in by hand and return the provider's redirect back (not yet followed)."""
     started = await browser.get("/oidc/login", follow_redirects=False)
