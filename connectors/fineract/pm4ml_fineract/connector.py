@@ -114,7 +114,8 @@ class FineractConnector(Connector):
         self, record: Record, kind: str, matches: Callable[[Transaction], bool]
     ) -> Transaction | None:
         """The account's live (not reversed) transaction of ``kind`` (``deposit``,
-        ``withdrawal``, ``amountHold``) for ``record``'s amount that ``matches``."""
+        ``withdrawal``, ``amountHold``) that ``matches``. The amount is not compared: Fineract
+        may have rounded it to the currency's decimals, and the mark is unique anyway."""
         account = await self.client.savings(record.savings_id, transactions=True)
         listed = account.get("transactions", [])
         for transaction in listed if isinstance(listed, list) else []:
@@ -123,7 +124,7 @@ class FineractConnector(Connector):
             kind_flags = transaction.get("transactionType")
             if not (isinstance(kind_flags, dict) and kind_flags.get(kind) is True):
                 continue
-            if transaction.get("amount") == record.amount and matches(transaction):
+            if matches(transaction):
                 return transaction
         return None
 
