@@ -71,6 +71,9 @@ class MeteredConnector(Connector):
     async def lookup_party(self, party: PartyId) -> Party:
         return await self._metrics.timed("lookup_party", self.inner.lookup_party(party))
 
+    async def participant_fsp(self, party: PartyId) -> str | None:
+        return await self._metrics.timed("participant_fsp", self.inner.participant_fsp(party))
+
     async def quote(self, request: QuoteRequest) -> QuoteTerms:
         return await self._metrics.timed("quote", self.inner.quote(request))
 
