@@ -1,11 +1,14 @@
 """Fixtures for the fineract connector tests: the fake Fineract of ``fake.py`` on a free
-loopback port, a migrated SQLite database per test, and the connector built the way pm4ml
-builds it (``create`` with pm4ml's engine and an environment of ``PM4ML_FINERACT_*``)."""
+loopback port, pm4ml's database with the connector's table per test (SQLite and PostgreSQL,
+as every database test of the project; ``PM4ML_TEST_POSTGRES=0`` skips PostgreSQL), and the
+connector built the way pm4ml builds it (``create`` with pm4ml's engine and an environment of
+``PM4ML_FINERACT_*``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from pm4ml.connectors import ConnectorContext, PartyId
 from pm4ml.connectors.contract import Capability, ContractHarness
 from pm4ml.store.engine import create_engine
 from pm4ml_fineract import FineractConnector
+from tests.conftest import POSTGRES_URL, _admin, in_thread, postgres_required
 from tests.support import serve_app
 
 
@@ -30,13 +34,38 @@ async def fineract() -> AsyncIterator[Fineract]:
         yield server
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'pm4ml.db'}"
+@pytest.fixture(scope="session")
+def fineract_postgres_template() -> Iterator[str]:
+    """A PostgreSQL database with the connector's table, cloned by every PostgreSQL test."""
+    name = f"pm4ml_fineract_tmpl_{uuid.uuid4().hex[:8]}"
+    try:
+        in_thread(asyncio.run, _admin(f'CREATE DATABASE "{name}"'))
+    except OSError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc}); "
+            "set PM4ML_TEST_POSTGRES=0 to run without it"
+        )
     # Alembic runs its own event loop: keep it off the one pytest-asyncio owns.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(FineractConnector.upgrade_database, url).result()
-    return url
+    in_thread(FineractConnector.upgrade_database, POSTGRES_URL.format(name=name))
+    yield name
+    in_thread(asyncio.run, _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """pm4ml's database with the connector's table: a SQLite file or a PostgreSQL clone."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'pm4ml.db'}"
+        await asyncio.to_thread(in_thread, FineractConnector.upgrade_database, url)
+        yield url
+        return
+    if not postgres_required():
+        pytest.skip("PM4ML_TEST_POSTGRES=0")
+    template = request.getfixturevalue("fineract_postgres_template")
+    name = f"pm4ml_fineract_{uuid.uuid4().hex[:10]}"
+    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield POSTGRES_URL.format(name=name)
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
