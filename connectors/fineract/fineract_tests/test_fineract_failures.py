@@ -331,6 +331,43 @@ async def test_a_withdrawal_refused_after_the_release_is_retried(
     assert (payer.balance, payer.on_hold) == (Decimal(70), Decimal(0))
 
 
+async def test_a_refused_release_is_retried_at_commit_and_at_release(
+    fineract: Fineract, connector: FineractConnector, payer: Savings
+) -> None:
+    await connector.reserve_funds(outgoing("30", "committed"))
+    await connector.reserve_funds(outgoing("20", "released"))
+    fineract.refuse["releaseAmount"] = (403, "error.msg.some.domain.rule")
+    with pytest.raises(Unavailable):
+        await connector.commit_funds("committed")
+    fineract.refuse["releaseAmount"] = (403, "error.msg.some.domain.rule")
+    with pytest.raises(Unavailable):
+        await connector.release_funds("released", "aborted")
+    await connector.commit_funds("committed")
+    await connector.release_funds("released", "aborted")
+    assert fineract.requests["POST releaseAmount"] == 4
+    assert (payer.balance, payer.on_hold) == (Decimal(70), Decimal(0))
+
+
+async def test_garbage_while_a_commit_checks_fineract_is_unavailable(
+    fineract: Fineract, engine: AsyncEngine, payee: Savings
+) -> None:
+    connector = make_connector(fineract, engine, TIMEOUT_SECONDS="0.3")
+    await connector.start()
+    try:
+        await connector.prepare_transfer(incoming())
+        fineract.slow["deposit"] = 1.0
+        with pytest.raises(Unavailable):
+            await connector.commit_transfer(TRANSFER_ID)
+        fineract.garbage["savings"] = b"[]"  # the transactions cannot be read: still retryable
+        with pytest.raises(Unavailable):
+            await connector.commit_transfer(TRANSFER_ID)
+        await connector.commit_transfer(TRANSFER_ID)
+    finally:
+        await connector.close()
+    assert fineract.requests["POST deposit"] == 1
+    assert payee.balance == Decimal(125)
+
+
 async def test_release_after_commit_gives_nothing_back(
     connector: FineractConnector, payer: Savings
 ) -> None:

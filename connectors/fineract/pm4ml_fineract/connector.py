@@ -27,8 +27,8 @@ shows that it was released.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -55,6 +55,8 @@ from pm4ml_fineract.settings import FineractSettings
 from pm4ml_fineract.store import Record, TransferStore
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Transaction = dict[str, Any]
 
@@ -187,15 +189,19 @@ class FineractConnector(Connector):
         record = await self.store.get(transfer_id, Direction.IN)
         if record is None or record.state is State.ABORTED:
             raise UnknownTransfer(f"no prepared transfer {transfer_id}")
-        if record.state is State.COMMITTED:
-            return
+        if record.state is not State.COMMITTED:
+            await self._must(self._credit(record), "deposit", transfer_id)
+
+    async def _credit(self, record: Record) -> None:
         deposit_id = None
         if record.state is State.DEPOSITING:
             deposit_id = await self._find_by_receipt(record, "deposit")
         else:
             record = await self.store.set(record, State.DEPOSITING)
         if deposit_id is None:
-            deposit_id = await self._move(record, "deposit")
+            deposit_id = await self.client.transact(
+                record.savings_id, "deposit", record.amount, receipt=record.transfer_id
+            )
         await self.store.set(record, State.COMMITTED, transaction_id=deposit_id)
 
     async def abort_transfer(self, transfer_id: str, reason: str) -> None:
@@ -209,35 +215,30 @@ class FineractConnector(Connector):
             "transfer %s is being credited and cannot be aborted (%s)", transfer_id, reason
         )
 
-    async def _move(self, record: Record, command: str) -> int:
-        """Deposit or withdraw ``record``'s amount, marked with its transfer id. The hub has
-        committed the transfer, so a refusal is retried (``Unavailable``), not passed on."""
+    async def _must(self, step: Awaitable[T], what: str, transfer_id: str) -> T:
+        """A step that finishes what the hub decided (a commit's deposit or withdrawal, a
+        release): it must not fail for a business reason, so a refusal (or an answer that
+        cannot be read) is logged and becomes ``Unavailable``, for pm4ml to retry."""
         try:
-            return await self.client.transact(
-                record.savings_id, command, record.amount, receipt=record.transfer_id
-            )
+            return await step
         except Unavailable:
             raise
         except ConnectorError as exc:
             logger.error(
-                "fineract refused the %s of committed transfer %s: %s; pm4ml will retry",
-                command,
-                record.transfer_id,
+                "fineract refused the %s of transfer %s: %s; pm4ml will retry",
+                what,
+                transfer_id,
                 exc.message,
             )
-            raise Unavailable(f"the core banking system refused the {command}; retrying") from exc
+            raise Unavailable(f"the core banking system refused the {what}; retrying") from exc
 
     # --- payer role ---------------------------------------------------------------------
 
     async def reserve_funds(self, transfer: OutgoingTransfer) -> None:
         record = await self.store.get(transfer.transfer_id, Direction.OUT)
         if record is not None:
-            if record.state is State.HOLDING:
-                hold_id = await self._find_hold(record)
-                if hold_id is None:
-                    await self._hold(record)
-                else:
-                    await self.store.set(record, State.HELD, hold_id=hold_id)
+            if record.state is State.HOLDING and await self._settle_holding(record) is None:
+                await self._hold(record)
             return
         amount = checked_amount(transfer.amount, self.settings.max_transfer_amount)
         account = await self.accounts.one(transfer.payer, transfer.amount.currency, Direction.OUT)
@@ -277,48 +278,60 @@ class FineractConnector(Connector):
             return None
         return await self.store.set(record, State.HELD, hold_id=hold_id)
 
+    async def _release(self, record: Record, *, retry: bool) -> int:
+        """Release ``record``'s hold; on a retry, first ask whether Fineract already did."""
+        assert record.hold_id is not None
+        release_id = await self._release_of(record) if retry else None
+        if release_id is None:
+            release_id = await self.client.release(record.savings_id, record.hold_id)
+        return release_id
+
     async def commit_funds(self, transfer_id: str) -> None:
         record = await self.store.get(transfer_id, Direction.OUT)
         if record is not None and record.state is State.HOLDING:
-            record = await self._settle_holding(record)
+            record = await self._must(self._settle_holding(record), "hold lookup", transfer_id)
         if record is None or record.state in (State.RELEASING, State.RELEASED):
             raise UnknownTransfer(f"no funds held for transfer {transfer_id}")
-        if record.state is State.COMMITTED:
-            return
+        if record.state is not State.COMMITTED:
+            await self._must(self._debit(record), "withdrawal", transfer_id)
+
+    async def _debit(self, record: Record) -> None:
         retry = record.state is State.DEBITING
         if not retry:
             record = await self.store.set(record, State.DEBITING)
-        assert record.hold_id is not None
         if record.release_id is None:
-            release_id = await self._release_of(record) if retry else None
-            if release_id is None:
-                release_id = await self.client.release(record.savings_id, record.hold_id)
+            release_id = await self._release(record, retry=retry)
             record = await self.store.set(record, State.DEBITING, release_id=release_id)
         withdrawal_id = await self._find_by_receipt(record, "withdrawal") if retry else None
         if withdrawal_id is None:
-            withdrawal_id = await self._move(record, "withdrawal")
+            withdrawal_id = await self.client.transact(
+                record.savings_id, "withdrawal", record.amount, receipt=record.transfer_id
+            )
         await self.store.set(record, State.COMMITTED, transaction_id=withdrawal_id)
 
     async def release_funds(self, transfer_id: str, reason: str) -> None:
         record = await self.store.get(transfer_id, Direction.OUT)
-        if record is not None and record.state is State.HOLDING:
+        if record is not None:
+            await self._must(self._give_back(record, reason), "release", transfer_id)
+
+    async def _give_back(self, record: Record, reason: str) -> None:
+        if record.state is State.HOLDING:
             settled = await self._settle_holding(record)
             if settled is None:
                 await self.store.set(record, State.RELEASED)
                 return
             record = settled
-        if record is None or record.state is State.RELEASED:
+        if record.state is State.RELEASED:
             return
         if record.state in (State.DEBITING, State.COMMITTED):
             logger.warning(
-                "transfer %s is being debited and cannot be released (%s)", transfer_id, reason
+                "transfer %s is being debited and cannot be released (%s)",
+                record.transfer_id,
+                reason,
             )
             return
         retry = record.state is State.RELEASING
         if not retry:
             record = await self.store.set(record, State.RELEASING)
-        assert record.hold_id is not None
-        release_id = await self._release_of(record) if retry else None
-        if release_id is None:
-            release_id = await self.client.release(record.savings_id, record.hold_id)
+        release_id = await self._release(record, retry=retry)
         await self.store.set(record, State.RELEASED, release_id=release_id)
