@@ -63,7 +63,7 @@ def _decimal(value: Any, what: str) -> Decimal:
 
 
 def savings_from(answer: dict[str, Any]) -> SavingsAccount:
-    """Parse a savings account; ``Garbage`` when a field pm4ml relies on is missing."""
+    """Parse a savings account; :func:`garbage` when a field pm4ml relies on is missing."""
     savings_id = answer.get("id")
     currency = answer.get("currency")
     code = currency.get("code") if isinstance(currency, dict) else None

@@ -30,12 +30,10 @@ FIRST_BACKOFF_SECONDS = 0.1
 DATE_FORMAT = "yyyy-MM-dd"
 
 
-class Garbage(ConnectorError):
-    """Fineract answered 2xx with something that is not the documented JSON."""
-
-
-def garbage(what: str) -> Garbage:
-    return Garbage(f"the core banking system answered garbage ({what})"[:128])
+def garbage(what: str) -> ConnectorError:
+    """Fineract answered 2xx to a read with something that is not the documented JSON: a
+    plain ``ConnectorError`` (4000 / 5000), as pm4ml maps only its own error classes."""
+    return ConnectorError(f"the core banking system answered garbage ({what})"[:128])
 
 
 class FineractClient:
@@ -105,7 +103,7 @@ class FineractClient:
         not_found: type[ConnectorError] = PartyNotFound,
     ) -> Any:
         """The decoded JSON of a 2xx answer; else the mapped error. A 2xx answer that is not
-        JSON is ``Garbage`` for a read and ``Unavailable`` for a write: a write may have
+        JSON is :func:`garbage` for a read and ``Unavailable`` for a write: a write may have
         happened, and only a retry (which checks first) can tell."""
         response = await self.send(method, path, params=params, body=body)
         try:
