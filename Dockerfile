@@ -1,5 +1,5 @@
 # pm4ml container image. Two stages: the first builds wheels for pm4ml (with the portal's
-# templates), the ledger and http connectors and every dependency; the second installs only those wheels (no compiler, no sources, no
+# templates), the ledger, http and fineract connectors and every dependency; the second installs only those wheels (no compiler, no sources, no
 # pip cache) and runs as an unprivileged user. Nothing is written outside /data and /tmp, so
 # the root filesystem can be mounted read-only (mount a volume or emptyDir on both).
 #
@@ -18,7 +18,9 @@ COPY pm4ml ./pm4ml
 COPY ui ./ui
 COPY connectors/ledger ./connectors/ledger
 COPY connectors/http ./connectors/http
-RUN python -m pip wheel --wheel-dir /wheels . ./connectors/ledger ./connectors/http
+COPY connectors/fineract ./connectors/fineract
+RUN python -m pip wheel --wheel-dir /wheels . ./connectors/ledger ./connectors/http \
+    ./connectors/fineract
 
 FROM ${PYTHON_IMAGE}
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
@@ -29,7 +31,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 \
     PM4ML_OPS_HOST=0.0.0.0 PM4ML_OPS_PORT=4002 \
     PM4ML_METRICS_HOST=0.0.0.0 PM4ML_METRICS_PORT=9464
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    python -m pip install --no-index --find-links /wheels pm4ml pm4ml-ledger pm4ml-http \
+    python -m pip install --no-index --find-links /wheels \
+        pm4ml pm4ml-ledger pm4ml-http pm4ml-fineract \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin pm4ml \
     && mkdir /data && chown 10001:10001 /data
 USER 10001

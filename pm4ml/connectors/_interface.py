@@ -10,11 +10,12 @@ timeout (``Unavailable``), and the CBS must then not move the money twice.
 from __future__ import annotations
 
 import abc
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pm4ml.connectors._errors import ConnectorError
+from pm4ml.connectors._errors import Blocked, ConnectorError
 from pm4ml.connectors._types import (
     IncomingTransfer,
     OutgoingTransfer,
@@ -82,6 +83,18 @@ class Connector(abc.ABC):
         Raises ``PartyNotFound`` (3204) when there is no such customer, ``Blocked`` when the
         account cannot receive. Read-only; may be retried freely.
         """
+
+    async def participant_fsp(self, party: PartyId) -> str | None:
+        """Which FSP holds ``party`` (FSPIOP ``GET /participants/{Type}/{ID}``, asked of a
+        DFSP that serves as an oracle): the FSP id, or ``None`` for this DFSP itself.
+
+        Raises ``PartyNotFound`` (3204) when no FSP is known for it, ``Unavailable``
+        (retryable). Read-only; may be retried freely. Default: the party is this DFSP's when
+        :meth:`lookup_party` knows it (a blocked customer is still this DFSP's), so a CBS that
+        only knows its own customers needs nothing more."""
+        with contextlib.suppress(Blocked):
+            await self.lookup_party(party)
+        return None
 
     @abc.abstractmethod
     async def quote(self, request: QuoteRequest) -> QuoteTerms:

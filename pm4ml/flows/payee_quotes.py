@@ -1,4 +1,5 @@
-"""Payee side, before any money moves: answering party lookups and quote requests.
+"""Payee side, before any money moves: answering party and participant lookups and quote
+requests.
 
 Quote states (the ``quotes`` table): ``RECEIVED`` (stored, CBS being asked) -> ``ISSUED`` (terms,
 ILP packet and condition stored, ``PUT /quotes`` queued) or ``REFUSED`` (error queued).
@@ -9,6 +10,7 @@ body it is refused with 3106.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -33,15 +35,34 @@ class PayeeQuotes:
     # --- GET /parties/{Type}/{ID}[/{SubId}] -----------------------------------------------
 
     async def on_get_party(self, msg: Inbound) -> Continuation:
-        return lambda: self._answer_party(msg)
+        return lambda: self._answer_lookup(msg, self._party)
 
-    async def _answer_party(self, msg: Inbound) -> None:
+    async def _party(self, msg: Inbound, requested: PartyId) -> dict[str, Any]:
+        party = await self.ctx.cbs(self.ctx.connector.lookup_party(requested))
+        return mapping.party_body(party, requested, self.ctx.dfsp_id, str(msg.version))
+
+    # --- GET /participants/{Type}/{ID}[/{SubId}] -----------------------------------------
+
+    async def on_get_participant(self, msg: Inbound) -> Continuation:
+        return lambda: self._answer_lookup(msg, self._participant)
+
+    async def _participant(self, msg: Inbound, requested: PartyId) -> dict[str, Any]:
+        """The FSP the connector names; ``None`` from it means this DFSP."""
+        fsp = await self.ctx.cbs(self.ctx.connector.participant_fsp(requested))
+        return {"fspId": fsp or self.ctx.dfsp_id}
+
+    async def _answer_lookup(
+        self,
+        msg: Inbound,
+        answer: Callable[[Inbound, PartyId], Awaitable[dict[str, Any]]],
+    ) -> None:
+        """``PUT <path>`` with what ``answer`` finds for the requested party, or the
+        ``<path>/error`` callback."""
         ctx = self.ctx
         requested = PartyId(msg.params["Type"], msg.params["ID"], msg.params.get("SubId"))
         job: Job
         try:
-            party = await ctx.cbs(ctx.connector.lookup_party(requested))
-            body = mapping.party_body(party, requested, ctx.dfsp_id, str(msg.version))
+            body = await answer(msg, requested)
         except (ConnectorError, FspiopError) as exc:
             error = to_fspiop_error(exc, Role.PAYEE)
             async with ctx.store.transaction() as session:

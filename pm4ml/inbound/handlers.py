@@ -46,6 +46,9 @@ class Handlers:
     async def get_party(self, msg: Inbound) -> Continuation:
         return await self.quotes.on_get_party(msg)
 
+    async def get_participant(self, msg: Inbound) -> Continuation:
+        return await self.quotes.on_get_participant(msg)
+
     async def post_quote(self, msg: Inbound) -> Continuation:
         return await self.quotes.on_post_quote(msg)
 

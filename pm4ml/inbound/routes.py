@@ -45,6 +45,7 @@ def _participant_routes() -> list[RouteSpec]:
                 "participant_error",
                 "ErrorInformationObject",
             ),
+            RouteSpec(base, "GET", "participants", "get_participant"),
             RouteSpec(
                 base, "PUT", "participants", "put_participant", "ParticipantsTypeIDPutResponse"
             ),

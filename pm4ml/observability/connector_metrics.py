@@ -17,6 +17,7 @@ from pm4ml.connectors import (
     QuoteTerms,
     TransactionRequest,
     TransactionRequestDecision,
+    TransactionRequestState,
     TransferNotification,
 )
 from pm4ml.observability.metrics import Metrics
@@ -71,6 +72,9 @@ class MeteredConnector(Connector):
     async def lookup_party(self, party: PartyId) -> Party:
         return await self._metrics.timed("lookup_party", self.inner.lookup_party(party))
 
+    async def participant_fsp(self, party: PartyId) -> str | None:
+        return await self._metrics.timed("participant_fsp", self.inner.participant_fsp(party))
+
     async def quote(self, request: QuoteRequest) -> QuoteTerms:
         return await self._metrics.timed("quote", self.inner.quote(request))
 
@@ -97,6 +101,19 @@ class MeteredConnector(Connector):
     ) -> TransactionRequestDecision:
         return await self._metrics.timed(
             "decide_transaction_request", self.inner.decide_transaction_request(request)
+        )
+
+    async def one_time_password(self, transaction_request_id: str) -> str:
+        return await self._metrics.timed(
+            "one_time_password", self.inner.one_time_password(transaction_request_id)
+        )
+
+    async def notify_transaction_request(
+        self, transaction_request_id: str, state: TransactionRequestState
+    ) -> None:
+        await self._metrics.timed(
+            "notify_transaction_request",
+            self.inner.notify_transaction_request(transaction_request_id, state),
         )
 
 

@@ -51,6 +51,10 @@ class Backend:
     #: transactionRequestId -> the state PUT /requestToPay/{ID} reported.
     rtp_states: dict[str, str] = field(default_factory=dict)
     bearer_token: str | None = None
+    #: The FSP id the backend names for its own accounts in ``GET /participants``.
+    fsp_id: str = "backendfsp"
+    #: Parties the backend knows to be held by other FSPs (an oracle's table).
+    elsewhere: dict[Key, str] = field(default_factory=dict)
     #: "METHOD /first-segment" -> seconds to wait before answering (after acting), once.
     slow: dict[str, float] = field(default_factory=dict)
     #: "METHOD /first-segment" -> raw body answered with 200 instead of the real one, once.
@@ -64,6 +68,12 @@ class Backend:
                 Route("/", self.root, methods=["GET"]),
                 Route("/parties/{idType}/{idValue}", self.party, methods=["GET"]),
                 Route("/parties/{idType}/{idValue}/{idSubValue}", self.party, methods=["GET"]),
+                Route("/participants/{idType}/{idValue}", self.participant, methods=["GET"]),
+                Route(
+                    "/participants/{idType}/{idValue}/{idSubValue}",
+                    self.participant,
+                    methods=["GET"],
+                ),
                 Route("/quoterequests", self.quote, methods=["POST"]),
                 Route("/transfers", self.post_transfer, methods=["POST"]),
                 Route("/transfers/{transferId}", self.get_transfer, methods=["GET"]),
@@ -129,6 +139,18 @@ class Backend:
             "supportedCurrencies": [account.currency],
         }
         return await self.answer(request, JSONResponse(body))
+
+    async def participant(self, request: Request) -> Response:
+        """``participantsResponse``: this backend's FSP for its accounts (blocked ones too),
+        the recorded FSP for parties held elsewhere, else 404."""
+        if fault := await self.faults(request):
+            return fault
+        p = request.path_params
+        key = (p["idType"], p["idValue"], p.get("idSubValue"))
+        fsp = self.fsp_id if key in self.accounts else self.elsewhere.get(key)
+        if fsp is None:
+            return self.error(404, "3204", "party not found")
+        return await self.answer(request, JSONResponse({"fspId": fsp}))
 
     async def quote(self, request: Request) -> Response:
         if fault := await self.faults(request):

@@ -7,6 +7,7 @@ A DFSP that already runs a core connector for the sdk-scheme-adapter points pm4m
 connector method                       Backend API request
 =====================================  ===============================================
 ``lookup_party``                       ``GET /parties/{Type}/{ID}[/{SubId}]``
+``participant_fsp``                    ``GET /participants/{Type}/{ID}[/{SubId}]``
 ``quote``                              ``POST /quoterequests``
 ``prepare_transfer``                   ``POST /transfers`` (the backend credits or reserves)
 ``commit_transfer``                    ``PUT /transfers/{ID}`` final notification COMMITTED
@@ -63,6 +64,7 @@ from pm4ml_http.errors import error_for
 from pm4ml_http.wire import (
     BadAnswer,
     decision_from,
+    fsp_from,
     garbage,
     incoming_body,
     party_from,
@@ -213,6 +215,11 @@ class HttpConnector(Connector):
 
     async def lookup_party(self, party: PartyId) -> Party:
         return party_from(await self._call("GET", party_path(party)), party)
+
+    async def participant_fsp(self, party: PartyId) -> str:
+        """``GET /participants/{Type}/{ID}[/{SubId}]``'s ``fspId``; a 404 is
+        ``PartyNotFound``."""
+        return fsp_from(await self._call("GET", party_path(party, "participants")))
 
     async def quote(self, request: QuoteRequest) -> QuoteTerms:
         answer = await self._call("POST", "/quoterequests", quote_body(request))

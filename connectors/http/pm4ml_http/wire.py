@@ -35,9 +35,18 @@ def amount_text(amount: Decimal) -> str:
     return text
 
 
-def party_path(party: PartyId) -> str:
+def party_path(party: PartyId, resource: str = "parties") -> str:
+    """``/parties/{Type}/{ID}[/{SubId}]`` (or under ``resource``), each part escaped."""
     parts = [party.id_type, party.id_value] + ([party.sub_id] if party.sub_id else [])
-    return "/parties/" + "/".join(escape(part, safe="") for part in parts)
+    return f"/{resource}/" + "/".join(escape(part, safe="") for part in parts)
+
+
+def fsp_from(answer: Any) -> str:
+    """``participantsResponse``'s ``fspId``."""
+    fsp = answer.get("fspId") if isinstance(answer, dict) else None
+    if not isinstance(fsp, str) or not fsp:
+        raise garbage("fspId")
+    return fsp
 
 
 def party_body(party: PartyId, fsp: str | None = None) -> dict[str, Any]:
