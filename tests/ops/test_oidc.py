@@ -178,7 +178,7 @@ async def test_a_first_sign_in_from_two_browsers_at_once_makes_one_user(setup: S
             signed = await _sign_in(browser)
             return signed.status_code
 
-    assert await asyncio.gather(sign_in(), sign_in(), sign_in()) == [200, 200, 200]
+    assert list(await asyncio.gather(sign_in(), sign_in(), sign_in())) == [200, 200, 200]
     async with setup.store.reading() as session:
         users = list((await session.execute(select(OpsUser.username))).scalars())
     assert sorted(users) == ["ada", "oidc:alice"]
