@@ -55,14 +55,22 @@ class PayerTransfers:
     async def create(self, request: dict[str, Any], trace: dict[str, str]) -> Transfer:
         """Store a new outbound transfer from an Outbound API ``POST /transfers`` and run it
         as far as it goes without the caller."""
+        row = self.new_transfer(request, trace)
+        async with self.ctx.store.transaction() as session:
+            session.add(row)
+        return await self.proceed(row.transfer_id)
+
+    def new_transfer(self, request: dict[str, Any], trace: dict[str, str]) -> Transfer:
+        """The row :meth:`create` stores, for a caller that stores it with rows of its own."""
         transfer_id = str(uuid.uuid4())
         payee = request["to"]
         skip = bool(request.get("skipPartyLookup")) and bool(payee.get("fspId"))
-        row = Transfer(
+        return Transfer(
             transfer_id=transfer_id,
             direction=Direction.OUTBOUND,
             state=S.PARTY_RECEIVED if skip else S.PARTY_LOOKUP_SENT,
             transaction_id=transfer_id,
+            transaction_request_id=request.get("transactionRequestId"),
             home_transaction_id=request.get("homeTransactionId"),
             payer_fsp=self.ctx.dfsp_id,
             payee_fsp=payee.get("fspId"),
@@ -79,9 +87,6 @@ class PayerTransfers:
             data={"request": request, "trace": trace, "party_accepted": skip},
             created_at=utcnow(),
         )
-        async with self.ctx.store.transaction() as session:
-            session.add(row)
-        return await self.proceed(transfer_id)
 
     async def accept(self, transfer_id: str, step: str, accepted: bool) -> Transfer | None:
         """The caller's answer to ``WAITING_FOR_PARTY_ACCEPTANCE`` / ``..._QUOTE_...``."""

@@ -5,9 +5,10 @@ Two steps, as in the Outbound API's ``POST /requestToPay``: a party lookup finds
 DFSP (skipped when the caller names it), then the transaction request goes there and the flow
 waits, bounded, for the payer DFSP's decision (``PUT /transactionRequests/{ID}``). Nothing
 moves money: an accepted request is paid by a transfer the payer DFSP sends, which the payee
-flows receive like any other. So, like the lookups and quotes of
-:mod:`pm4ml.flows.payer_requests`, the message log (correlation id: the
-``transactionRequestId``) is the record of each request and its answer.
+flows receive like any other. Each request is stored (``transaction_requests``, role
+``payee``) before its lookup or its ``POST`` is sent, and the answer (or the error, or
+``TIMEOUT`` when none came in time) is stored when it arrives; the message log keeps the
+messages themselves under the ``transactionRequestId``.
 
 The FSPIOP body follows FSPIOP's roles: ``payee`` is our customer (the request's ``from``),
 ``payer`` the looked-up one (``to``), who is asked to pay.
@@ -21,13 +22,22 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm4ml.connectors import PartyId
 from pm4ml.flows import mapping
 from pm4ml.flows.asking import Answer, Ask, ask
 from pm4ml.flows.payer_requests import PayerRequests
+from pm4ml.flows.rtp_records import (
+    RequestRole,
+    RequestState,
+    new_row,
+    record_decision,
+    record_error,
+)
 from pm4ml.fspiop import models as fspiop
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
+from pm4ml.store.schema import TransactionRequestRow
 from pm4ml.transport.bus import BusMessage
 from pm4ml.transport.client import Sent
 
@@ -48,6 +58,8 @@ class RequestToPay:
     payee_name: str | None = None
     payer_fsp: str | None = None
     authentication_type: str | None = None
+    amount_type: str | None = None
+    home_transaction_id: str | None = None
 
 
 @dataclass
@@ -79,42 +91,80 @@ class PayeeRequestsToPay:
         """Look the payer up (unless its DFSP is given), send the transaction request and wait
         for the decision. Never raises for a peer's failure: it is in ``error``."""
         result = RequestToPayResult(payer_fsp=request.payer_fsp)
+        request_id = request.transaction_request_id
+        try:
+            body = self.transaction_request_body(request, request.payer_fsp)
+        except FspiopError as refused:
+            result.error, result.refused = refused, True
+            return result
+        first = RequestState.REQUEST_SENT if request.payer_fsp else RequestState.PARTY_LOOKUP_SENT
+        async with self.ctx.store.transaction() as session:
+            session.add(
+                new_row(
+                    body,
+                    RequestRole.PAYEE,
+                    first,
+                    peer_fsp=request.payer_fsp,
+                    home_transaction_id=request.home_transaction_id,
+                    amount_type=request.amount_type,
+                )
+            )
         if result.payer_fsp is None:
             found = await self.lookups.lookup_party(request.payer, trace)
             if isinstance(found, FspiopError):
-                result.error = found
-                return result
+                return await self._ended(request_id, result, found)
             result.party = found
             fsp = ((found.body.get("party") or {}).get("partyIdInfo") or {}).get("fspId")
             if not fsp:
-                result.error = FspiopError(
+                no_fsp = FspiopError(
                     ErrorCode.PAYER_FSP_ID_NOT_FOUND, "the party lookup named no DFSP"
                 )
-                return result
+                return await self._ended(request_id, result, no_fsp)
             result.payer_fsp = str(fsp)
-        try:
-            body = self.transaction_request_body(request, result.payer_fsp)
-        except FspiopError as error:
-            result.error, result.refused = error, True
-            return result
+            body["payer"]["fspId"] = result.payer_fsp
+            async with self.ctx.store.transaction() as session:
+                row = await self._row(session, request_id)
+                row.peer_fsp = result.payer_fsp
+                row.state = RequestState.REQUEST_SENT
+                row.data = {**(row.data or {}), "request": body}
         answer = await self._ask(
             Ask(
                 "POST",
                 "/transactionRequests",
                 body,
                 result.payer_fsp,
-                f"transactionRequests/{request.transaction_request_id}",
+                f"transactionRequests/{request_id}",
             ),
             trace,
-            request.transaction_request_id,
+            request_id,
         )
         if isinstance(answer, FspiopError):
-            result.error = answer
-        else:
-            result.answer = answer
+            return await self._ended(request_id, result, answer)
+        result.answer = answer
+        async with self.ctx.store.transaction() as session:
+            record_decision(await self._row(session, request_id), answer.body)
         return result
 
-    def transaction_request_body(self, request: RequestToPay, payer_fsp: str) -> dict[str, Any]:
+    async def _row(self, session: AsyncSession, request_id: str) -> TransactionRequestRow:
+        row = await self.ctx.store.transaction_request(
+            session, request_id, RequestRole.PAYEE, lock=True
+        )
+        assert row is not None, request_id
+        return row
+
+    async def _ended(
+        self, request_id: str, result: RequestToPayResult, error: FspiopError
+    ) -> RequestToPayResult:
+        """Store the error that ended the request; ``TIMEOUT`` when a peer did not answer."""
+        result.error = error
+        async with self.ctx.store.transaction() as session:
+            timeout = error.code is ErrorCode.SERVER_TIMED_OUT
+            record_error(await self._row(session, request_id), error, timeout=timeout)
+        return result
+
+    def transaction_request_body(
+        self, request: RequestToPay, payer_fsp: str | None
+    ) -> dict[str, Any]:
         """The ``POST /transactionRequests`` body, checked against the FSPIOP model (3100 when
         the caller's values do not fit it)."""
         payee: dict[str, Any] = {"partyIdInfo": mapping.party_id_info(request.payee, None)}

@@ -66,6 +66,9 @@ class Handlers:
     async def post_transaction_request(self, msg: Inbound) -> Continuation:
         return await self.transaction_requests.on_post_transaction_request(msg)
 
+    async def get_transaction_request(self, msg: Inbound) -> Continuation:
+        return await self.transaction_requests.on_get_transaction_request(msg)
+
     # --- callbacks for requests we sent as payer ----------------------------------------------
 
     async def put_party(self, msg: Inbound) -> Continuation:

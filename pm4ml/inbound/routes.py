@@ -100,6 +100,7 @@ ROUTES: tuple[RouteSpec, ...] = (
         "transaction_request_error",
         "ErrorInformationObject",
     ),
+    RouteSpec("/transactionRequests/{ID}", "GET", "transactionRequests", "get_transaction_request"),
     RouteSpec(
         "/transactionRequests/{ID}",
         "PUT",

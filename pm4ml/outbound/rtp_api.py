@@ -59,6 +59,8 @@ def request_to_pay(checked: RequestToPayRequest, transaction_request_id: str) ->
         payee_name=payee.displayName,
         payer_fsp=payer.fspId,
         authentication_type=checked.authenticationType,
+        amount_type=checked.amountType,
+        home_transaction_id=checked.homeR2PTransactionId,
     )
 
 

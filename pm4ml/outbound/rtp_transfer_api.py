@@ -8,23 +8,27 @@ with two differences: its quote carries the ``transactionRequestId`` and the req
 its request; and the party lookup is skipped when ``to.fspId`` is given (the payee's DFSP is
 the one that sent the request). The quote waits for ``PUT .../{transactionRequestId}``
 ``{"acceptQuote": ...}`` unless ``PM4ML_AUTO_ACCEPT_QUOTES`` is on, as for ``POST /transfers``.
-Answers are ``transferResponse`` (with ``transactionRequestId`` and ``homeR2PTransactionId``)
-or ``errorTransferResponse``, 500, or 504 when a peer did not answer in time.
+One payment per request is a database guarantee (a unique index on the outbound transfers'
+``transactionRequestId``): a second call is refused with 400 while the first goes on. A request
+this DFSP received and stored is linked to the transfer that pays it, and is not paid when it
+has expired (3301) or this DFSP rejected it (4101). Answers are ``transferResponse`` (with
+``transactionRequestId`` and ``homeR2PTransactionId``) or ``errorTransferResponse``, 500, or
+504 when a peer did not answer in time.
 """
 
 from __future__ import annotations
 
-import asyncio
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from pm4ml.flows.payer import PayerTransfers
-from pm4ml.flows.states import Direction
+from pm4ml.flows.rtp_records import RequestRole, RequestState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.outbound import responses
 from pm4ml.outbound.http import json_response, read_json, trace_headers
@@ -36,7 +40,7 @@ from pm4ml.outbound.models import (
     _Model,
     validate,
 )
-from pm4ml.store.schema import Transfer
+from pm4ml.store.schema import TransactionRequestRow, Transfer
 
 Scenario = Literal["DEPOSIT", "WITHDRAWAL", "TRANSFER", "PAYMENT", "REFUND"]
 
@@ -108,7 +112,6 @@ def answer(row: Transfer) -> Response:
 class RequestToPayTransferApi:
     def __init__(self, payer: PayerTransfers) -> None:
         self.payer = payer
-        self._locks: dict[str, asyncio.Lock] = {}
 
     async def post(self, request: Request) -> Response:
         try:
@@ -116,28 +119,41 @@ class RequestToPayTransferApi:
         except FspiopError as error:
             return json_response(responses.error_body(error), 400)
         assert isinstance(checked, RequestToPayTransferRequest)
-        request_id = checked.transactionRequestId
-        # One payment per request: the check and the row's insertion are not one database
-        # statement, so two concurrent calls in this process are serialised here.
-        lock = self._locks.setdefault(request_id, asyncio.Lock())
+        row = self.payer.new_transfer(transfer_request(checked), trace_headers(request))
         try:
-            async with lock:
-                if await self._transfer_id(request_id) is not None:
-                    duplicate = FspiopError(
-                        ErrorCode.CLIENT_ERROR, "this transaction request is already being paid"
-                    )
-                    return json_response(responses.error_body(duplicate), 400)
-                row = await self.payer.create(transfer_request(checked), trace_headers(request))
-        finally:
-            if not lock.locked():
-                self._locks.pop(request_id, None)
-        return answer(row)
+            await self._store(row, checked.transactionRequestId)
+        except FspiopError as error:
+            return json_response(responses.error_body(error), 400)
+        return answer(await self.payer.proceed(row.transfer_id))
+
+    async def _store(self, row: Transfer, transaction_request_id: str) -> None:
+        """Store the paying transfer and link it to the request, if this DFSP received it.
+        One payment per request is the database's unique index on the outbound transfers'
+        ``transaction_request_id``: of two concurrent calls, in any process, one commits and
+        the other gets the ``IntegrityError``."""
+        store = self.payer.ctx.store
+        now = self.payer.ctx.clock()
+        try:
+            async with store.transaction() as session:
+                session.add(row)
+                asked = await store.transaction_request(
+                    session, transaction_request_id, RequestRole.PAYER, lock=True
+                )
+                if asked is not None:
+                    refuse_to_pay(asked, now)
+                    asked.transfer_id = row.transfer_id
+        except IntegrityError:
+            raise FspiopError(
+                ErrorCode.CLIENT_ERROR, "this transaction request is already being paid"
+            ) from None
 
     async def put(self, request: Request) -> Response:
         transaction_request_id = request.path_params["transactionRequestId"]
         try:
             accepted = validate(AcceptQuote, await read_json(request))
-            transfer_id = await self._transfer_id(transaction_request_id)
+            store = self.payer.ctx.store
+            async with store.reading() as session:
+                transfer_id = await store.paying_transfer(session, transaction_request_id)
             value = bool(getattr(accepted, "acceptQuote"))  # noqa: B009
             row = None
             if transfer_id is not None:
@@ -150,16 +166,16 @@ class RequestToPayTransferApi:
             )
         return answer(row)
 
-    async def _transfer_id(self, transaction_request_id: str) -> str | None:
-        """The outbound transfer that pays ``transaction_request_id``, if there is one."""
-        store = self.payer.ctx.store
-        request_id = Transfer.data["request"]["transactionRequestId"].as_string()
-        query = select(Transfer.transfer_id).where(
-            Transfer.direction == Direction.OUTBOUND, request_id == transaction_request_id
+
+def refuse_to_pay(asked: TransactionRequestRow, now: datetime) -> None:
+    """Raise when a request this DFSP received must not be paid: it expired (3301), or this
+    DFSP rejected it or could not take it on (4101)."""
+    if asked.expiration is not None and asked.expiration <= now:
+        raise FspiopError(ErrorCode.TXN_REQUEST_EXPIRED, "the transaction request has expired")
+    if asked.state in (RequestState.REJECTED, RequestState.ERROR):
+        raise FspiopError(
+            ErrorCode.PAYER_REJECTED_TXN_REQUEST, "this DFSP did not take the request on"
         )
-        async with store.reading() as session:
-            found = (await session.execute(query.limit(1))).scalar_one_or_none()
-        return found
 
 
 def routes(payer: PayerTransfers) -> list[Route]:

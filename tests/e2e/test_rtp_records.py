@@ -1,0 +1,99 @@
+"""The stored record of a request to pay on both sides (``transaction_requests``), and the
+database's guarantee of one payment per request: two pm4ml DFSPs on loopback, JWS on, on
+SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from pm4ml.store.schema import TransactionRequestRow, Transfer
+from tests.e2e.conftest import PAYEE, PAYER, Pair, Side
+from tests.e2e.test_pm4ml_pair import settle
+from tests.e2e.test_use_cases import (
+    assert_no_money_moved,
+    pay_request,
+    received_request,
+    request_to_pay,
+)
+
+
+async def stored(side: Side, request_id: str, role: str) -> TransactionRequestRow:
+    store = side.runtime.store
+    async with store.reading() as session:
+        row = await store.transaction_request(session, request_id, role)
+    assert row is not None, (request_id, role)
+    return row
+
+
+async def test_both_sides_store_the_request_and_the_payer_links_its_transfer(pair: Pair) -> None:
+    request_id = await received_request(pair, amountType="RECEIVE")
+    asked = await stored(pair.payee, request_id, "payee")
+    assert (asked.state, asked.peer_fsp, asked.amount_type) == ("RECEIVED", "payerfsp", "RECEIVE")
+    assert asked.home_transaction_id is not None
+    received = await stored(pair.payer, request_id, "payer")
+    assert (received.state, received.peer_fsp, received.transfer_id) == (
+        "RECEIVED",
+        "payeefsp",
+        None,
+    )
+    assert (received.payer_id_value, received.payee_id_value) == (
+        PAYER.id_value,
+        PAYEE.id_value,
+    )
+
+    response = await pay_request(pair, request_id)
+    assert response.status_code == 200, response.text
+    received = await stored(pair.payer, request_id, "payer")
+    assert received.transfer_id == response.json()["transferId"]
+
+
+async def test_rejected_request_is_stored_and_not_paid(pair: Pair) -> None:
+    response = await request_to_pay(pair, "1000.01")
+    request_id = response.json()["transactionRequestId"]
+    assert (await stored(pair.payee, request_id, "payee")).state == "REJECTED"
+    assert (await stored(pair.payer, request_id, "payer")).state == "REJECTED"
+    paid = await pay_request(pair, request_id, "1000.01")
+    assert paid.status_code == 400, paid.text
+    assert paid.json()["statusCode"] == "4101"
+    await assert_no_money_moved(pair)
+
+
+async def test_concurrent_payments_of_one_request_move_the_money_once(pair: Pair) -> None:
+    request_id = await received_request(pair)
+    answers = await asyncio.gather(*(pay_request(pair, request_id) for _ in range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 400], [a.text for a in answers]
+    paid = next(a for a in answers if a.status_code == 200).json()
+    assert paid["currentState"] == "COMPLETED"
+    await settle(pair)
+    assert await pair.payer.balance(PAYER) == (Decimal("974.5"), Decimal(0))
+    assert await pair.payee.balance(PAYEE) == (Decimal("25.5"), Decimal(0))
+    async with pair.payer.runtime.store.reading() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Transfer)
+            .where(Transfer.transaction_request_id == request_id)
+        )
+    assert count == 1
+    assert (await stored(pair.payer, request_id, "payer")).transfer_id == paid["transferId"]
+
+
+async def test_payer_dfsp_not_answering_in_time_is_stored_as_timeout(pair: Pair) -> None:
+    pair.payee.runtime.ctx.callback_wait_seconds = 0.001
+    response = await request_to_pay(
+        pair, to={"idType": "MSISDN", "idValue": PAYER.id_value, "fspId": "payerfsp"}
+    )
+    assert response.status_code == 504, response.text
+    request_id = response.json()["requestToPayState"]["transactionRequestId"]
+    asked = await stored(pair.payee, request_id, "payee")
+    assert (asked.state, asked.last_error_code) == ("TIMEOUT", "2004")
+
+
+async def test_unknown_payer_is_stored_as_an_error(pair: Pair) -> None:
+    response = await request_to_pay(pair, to={"idType": "MSISDN", "idValue": "999000"})
+    assert response.status_code == 500, response.text
+    request_id = response.json()["requestToPayState"]["transactionRequestId"]
+    asked = await stored(pair.payee, request_id, "payee")
+    assert (asked.state, asked.last_error_code, asked.peer_fsp) == ("ERROR", "3204", None)
