@@ -17,7 +17,7 @@ The FSPIOP body follows FSPIOP's roles: ``payee`` is our customer (the request's
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -60,6 +60,9 @@ class RequestToPay:
     authentication_type: str | None = None
     amount_type: str | None = None
     home_transaction_id: str | None = None
+    #: The caller's request as it came (Outbound API), kept so a continuation answers in the
+    #: same shape as the first call.
+    api_request: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -73,24 +76,31 @@ class RequestToPayResult:
     party: BusMessage | None = None
     answer: BusMessage | None = None
     error: FspiopError | None = None
+    #: Stopped after the lookup until the caller accepts the party (``PUT /requestToPay``).
+    waiting: bool = False
+    api_request: Mapping[str, Any] = field(default_factory=dict)
 
 
 class PayeeRequestsToPay:
     """Sends requests to pay on behalf of this DFSP's customers."""
 
-    def __init__(self, lookups: PayerRequests) -> None:
+    def __init__(self, lookups: PayerRequests, *, auto_accept_party: bool = True) -> None:
         # The party lookup, the FSPIOP client, the bus and the version are the outbound
         # requests' own: one set of them per DFSP.
         self.lookups = lookups
+        self.auto_accept_party = auto_accept_party
         self.ctx = lookups.ctx
         self.client = lookups.client
         self.bus = lookups.bus
         self.version = lookups.version
 
     async def send(self, request: RequestToPay, trace: Mapping[str, str]) -> RequestToPayResult:
-        """Look the payer up (unless its DFSP is given), send the transaction request and wait
-        for the decision. Never raises for a peer's failure: it is in ``error``."""
-        result = RequestToPayResult(payer_fsp=request.payer_fsp)
+        """Look the payer up (unless its DFSP is given), then, once the party is accepted,
+        send the transaction request and wait for the decision. Never raises for a peer's
+        failure: it is in ``error``."""
+        result = RequestToPayResult(
+            payer_fsp=request.payer_fsp, api_request=dict(request.api_request or {})
+        )
         request_id = request.transaction_request_id
         try:
             body = self.transaction_request_body(request, request.payer_fsp)
@@ -98,35 +108,96 @@ class PayeeRequestsToPay:
             result.error, result.refused = refused, True
             return result
         first = RequestState.REQUEST_SENT if request.payer_fsp else RequestState.PARTY_LOOKUP_SENT
+        row = new_row(
+            body,
+            RequestRole.PAYEE,
+            first,
+            peer_fsp=request.payer_fsp,
+            home_transaction_id=request.home_transaction_id,
+            amount_type=request.amount_type,
+        )
+        row.data = {**row.data, "api_request": result.api_request, "trace": dict(trace)}
         async with self.ctx.store.transaction() as session:
-            session.add(
-                new_row(
-                    body,
-                    RequestRole.PAYEE,
-                    first,
-                    peer_fsp=request.payer_fsp,
-                    home_transaction_id=request.home_transaction_id,
-                    amount_type=request.amount_type,
-                )
-            )
+            session.add(row)
         if result.payer_fsp is None:
-            found = await self.lookups.lookup_party(request.payer, trace)
-            if isinstance(found, FspiopError):
-                return await self._ended(request_id, result, found)
-            result.party = found
-            fsp = ((found.body.get("party") or {}).get("partyIdInfo") or {}).get("fspId")
-            if not fsp:
-                no_fsp = FspiopError(
-                    ErrorCode.PAYER_FSP_ID_NOT_FOUND, "the party lookup named no DFSP"
-                )
-                return await self._ended(request_id, result, no_fsp)
-            result.payer_fsp = str(fsp)
-            body["payer"]["fspId"] = result.payer_fsp
+            if not await self._lookup(request, body, result, trace):
+                return result
+            if not self.auto_accept_party:
+                async with self.ctx.store.transaction() as session:
+                    row = await self._row(session, request_id)
+                    row.state = RequestState.WAITING_FOR_PARTY_ACCEPTANCE
+                result.waiting = True
+                return result
             async with self.ctx.store.transaction() as session:
-                row = await self._row(session, request_id)
-                row.peer_fsp = result.payer_fsp
+                (await self._row(session, request_id)).state = RequestState.REQUEST_SENT
+        return await self._request(request_id, body, result, trace)
+
+    async def accept_party(self, request_id: str, accepted: bool) -> RequestToPayResult | None:
+        """The caller's answer to ``WAITING_FOR_PARTY_ACCEPTANCE`` (``PUT /requestToPay``):
+        send the transaction request, or end the request. ``None``: no such request."""
+        async with self.ctx.store.transaction() as session:
+            row = await self.ctx.store.transaction_request(
+                session, request_id, RequestRole.PAYEE, lock=True
+            )
+            if row is None:
+                return None
+            if row.state != RequestState.WAITING_FOR_PARTY_ACCEPTANCE:
+                raise FspiopError(
+                    ErrorCode.CLIENT_ERROR, "the request is not waiting for party acceptance"
+                )
+            data = row.data or {}
+            party = data.get("party") or {}
+            result = RequestToPayResult(
+                payer_fsp=row.peer_fsp,
+                party=BusMessage("put", party.get("body") or {}, party.get("headers") or {}),
+                api_request=data.get("api_request") or {},
+            )
+            if accepted:
                 row.state = RequestState.REQUEST_SENT
-                row.data = {**(row.data or {}), "request": body}
+            else:
+                result.error = FspiopError(ErrorCode.PAYEE_REJECTION, "party not accepted")
+                record_error(row, result.error)
+                return result
+        trace = data.get("trace") or {}
+        return await self._request(request_id, dict(data["request"]), result, trace)
+
+    async def _lookup(
+        self,
+        request: RequestToPay,
+        body: dict[str, Any],
+        result: RequestToPayResult,
+        trace: Mapping[str, str],
+    ) -> bool:
+        """Find the payer's DFSP and store it; ``False`` when the request ended here."""
+        request_id = request.transaction_request_id
+        found = await self.lookups.lookup_party(request.payer, trace)
+        if isinstance(found, FspiopError):
+            await self._ended(request_id, result, found)
+            return False
+        result.party = found
+        fsp = ((found.body.get("party") or {}).get("partyIdInfo") or {}).get("fspId")
+        if not fsp:
+            no_fsp = FspiopError(ErrorCode.PAYER_FSP_ID_NOT_FOUND, "the party lookup named no DFSP")
+            await self._ended(request_id, result, no_fsp)
+            return False
+        result.payer_fsp = str(fsp)
+        body["payer"]["fspId"] = result.payer_fsp
+        party = {"body": found.body, "headers": found.headers}
+        async with self.ctx.store.transaction() as session:
+            row = await self._row(session, request_id)
+            row.peer_fsp = result.payer_fsp
+            row.data = {**(row.data or {}), "request": body, "party": party}
+        return True
+
+    async def _request(
+        self,
+        request_id: str,
+        body: dict[str, Any],
+        result: RequestToPayResult,
+        trace: Mapping[str, str],
+    ) -> RequestToPayResult:
+        """Send the stored ``POST /transactionRequests`` and store the answer."""
+        assert result.payer_fsp is not None
         answer = await self._ask(
             Ask(
                 "POST",

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pm4ml.flows import mapping
 from pm4ml.fspiop.errors import FspiopError
 from pm4ml.store.schema import TransactionRequestRow, utcnow
+
+
+@dataclass(frozen=True)
+class RtpOptions:
+    """The request-to-pay settings (``PM4ML_AUTO_ACCEPT_R2P_PARTY``,
+    ``PM4ML_AUTO_ACCEPT_OTP``, ``PM4ML_OTP_ATTEMPTS_MAX``)."""
+
+    auto_accept_party: bool = True
+    auto_accept_otp: bool = True
+    otp_attempts_max: int = 3
 
 
 class RequestRole(enum.StrEnum):

@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pm4ml.flows.payer import PayerTransfers
-from pm4ml.flows.rtp_records import RequestRole, RequestState
+from pm4ml.flows.rtp_records import RequestRole, RequestState, RtpOptions
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.outbound import responses
 from pm4ml.outbound.http import json_response, read_json, trace_headers
@@ -110,8 +110,9 @@ def answer(row: Transfer) -> Response:
 
 
 class RequestToPayTransferApi:
-    def __init__(self, payer: PayerTransfers) -> None:
+    def __init__(self, payer: PayerTransfers, options: RtpOptions) -> None:
         self.payer = payer
+        self.options = options
 
     async def post(self, request: Request) -> Response:
         try:
@@ -178,9 +179,9 @@ def refuse_to_pay(asked: TransactionRequestRow, now: datetime) -> None:
         )
 
 
-def routes(payer: PayerTransfers) -> list[Route]:
+def routes(payer: PayerTransfers, options: RtpOptions) -> list[Route]:
     """The routes to mount in the outbound app."""
-    api = RequestToPayTransferApi(payer)
+    api = RequestToPayTransferApi(payer, options)
     return [
         Route("/requestToPayTransfer", api.post, methods=["POST"]),
         Route("/requestToPayTransfer/{transactionRequestId}", api.put, methods=["PUT"]),

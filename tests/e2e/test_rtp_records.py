@@ -5,12 +5,13 @@ SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from pm4ml.store.schema import TransactionRequestRow, Transfer
-from tests.e2e.conftest import PAYEE, PAYER, Pair, Side
+from tests.e2e.conftest import PAYEE, PAYER, Pair, PairFactory, Side
 from tests.e2e.test_pm4ml_pair import settle
 from tests.e2e.test_use_cases import (
     assert_no_money_moved,
@@ -97,3 +98,60 @@ async def test_unknown_payer_is_stored_as_an_error(pair: Pair) -> None:
     request_id = response.json()["requestToPayState"]["transactionRequestId"]
     asked = await stored(pair.payee, request_id, "payee")
     assert (asked.state, asked.last_error_code, asked.peer_fsp) == ("ERROR", "3204", None)
+
+
+async def test_party_acceptance_waits_then_sends_the_request(pair_factory: PairFactory) -> None:
+    async with pair_factory(payee={"auto_accept_r2p_party": False}) as pair:
+        waiting = await request_to_pay(pair, "25.5")
+        assert waiting.status_code == 200, waiting.text
+        body = waiting.json()
+        assert body["currentState"] == "WAITING_FOR_PARTY_ACCEPTANCE"
+        assert body["getPartiesResponse"]["body"]["partyIdInfo"]["fspId"] == "payerfsp"
+        assert "transactionRequestResponse" not in body
+        request_id = body["transactionRequestId"]
+        assert (await stored(pair.payee, request_id, "payee")).state == (
+            "WAITING_FOR_PARTY_ACCEPTANCE"
+        )
+        async with pair.payer.runtime.store.reading() as session:
+            asked = await pair.payer.runtime.store.transaction_request(session, request_id, "payer")
+        assert asked is None  # nothing sent before the party is accepted
+
+        url = f"{pair.payee.outbound_url}/requestToPay/{request_id}"
+        accepted = await pair.http.put(url, json={"acceptParty": True})
+        assert accepted.status_code == 200, accepted.text
+        done = accepted.json()
+        assert done["currentState"] == "COMPLETED"
+        assert done["amount"] == "25.5"
+        assert done["to"]["fspId"] == "payerfsp"
+        answer = done["transactionRequestResponse"]["body"]
+        assert answer == {"transactionRequestState": "RECEIVED"}
+        assert (await stored(pair.payer, request_id, "payer")).state == "RECEIVED"
+        again = await pair.http.put(url, json={"acceptParty": True})
+        assert again.status_code == 400, again.text
+
+
+async def test_party_declined_ends_the_request_and_nothing_is_sent(
+    pair_factory: PairFactory,
+) -> None:
+    async with pair_factory(payee={"auto_accept_r2p_party": False}) as pair:
+        request_id = (await request_to_pay(pair)).json()["transactionRequestId"]
+        url = f"{pair.payee.outbound_url}/requestToPay/{request_id}"
+        declined = await pair.http.put(url, json={"acceptParty": False})
+        assert declined.status_code == 500, declined.text
+        assert declined.json()["requestToPayState"]["currentState"] == "ERROR_OCCURRED"
+        asked = await stored(pair.payee, request_id, "payee")
+        assert (asked.state, asked.last_error_code) == ("ERROR", "5100")
+        async with pair.payer.runtime.store.reading() as session:
+            received = await pair.payer.runtime.store.transaction_request(
+                session, request_id, "payer"
+            )
+        assert received is None
+
+
+async def test_accepting_an_unknown_request_is_404(pair: Pair) -> None:
+    url = f"{pair.payee.outbound_url}/requestToPay/{uuid.uuid4()}"
+    response = await pair.http.put(url, json={"acceptParty": True})
+    assert response.status_code == 404, response.text
+    assert response.json()["statusCode"] == "3206"
+    bad = await pair.http.put(url, json={"acceptParty": "yes please"})
+    assert bad.status_code == 400, bad.text
