@@ -23,6 +23,7 @@ from pm4ml.flows.asking import Ask, ask, transfer_answer_is_final
 from pm4ml.flows.context import FlowContext
 from pm4ml.flows.jobs import queue_cbs
 from pm4ml.flows.payer_results import abort_outbound, apply_transfer_answer, fail, move
+from pm4ml.flows.rtp_records import needs_authorization
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.fspiop.headers import V1_1, ApiVersion
@@ -119,6 +120,9 @@ class PayerTransfers:
             row = await self._quote(row)
             if row.state == S.QUOTE_RECEIVED and not self.options.auto_accept_quotes:
                 return await self._wait_for_caller(row)
+        if row.state == S.QUOTE_RECEIVED and needs_authorization(row.data):
+            # A request to pay with an OTP: its step runs before anything is held.
+            return row
         if row.state == S.QUOTE_RECEIVED:
             row = await self._reserve(row)
         if row.state == S.FUNDS_RESERVED:

@@ -57,6 +57,17 @@ DECISIONS = frozenset(
 )
 
 
+#: ``Transfer.data["authorization"]`` of a transfer that pays a request with an OTP: the OTP
+#: step (:mod:`pm4ml.flows.rtp_authorization`) still to run, or waiting for the backend's
+#: ``acceptOTP``, or ``done``. The payer flow reserves no funds before it is done.
+REQUIRED, WAITING, DONE = "required", "waiting", "done"
+
+
+def needs_authorization(data: Mapping[str, Any] | None) -> bool:
+    """Whether a transfer (by its ``data``) must stop after its quote for the OTP step."""
+    return (data or {}).get("authorization") in (REQUIRED, WAITING)
+
+
 def new_row(
     body: Mapping[str, Any],
     role: RequestRole,

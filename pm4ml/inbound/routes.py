@@ -108,4 +108,19 @@ ROUTES: tuple[RouteSpec, ...] = (
         "put_transaction_request",
         "TransactionRequestsIDPutResponse",
     ),
+    RouteSpec(
+        "/authorizations/{ID}/error",
+        "PUT",
+        "authorizations",
+        "authorization_error",
+        "ErrorInformationObject",
+    ),
+    RouteSpec("/authorizations/{ID}", "GET", "authorizations", "get_authorization"),
+    RouteSpec(
+        "/authorizations/{ID}",
+        "PUT",
+        "authorizations",
+        "put_authorization",
+        "AuthorizationsIDPutResponse",
+    ),
 )

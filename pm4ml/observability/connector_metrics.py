@@ -17,6 +17,7 @@ from pm4ml.connectors import (
     QuoteTerms,
     TransactionRequest,
     TransactionRequestDecision,
+    TransactionRequestState,
     TransferNotification,
 )
 from pm4ml.observability.metrics import Metrics
@@ -97,6 +98,25 @@ class MeteredConnector(Connector):
     ) -> TransactionRequestDecision:
         return await self._metrics.timed(
             "decide_transaction_request", self.inner.decide_transaction_request(request)
+        )
+
+    async def check_one_time_password(self, transaction_request_id: str, value: str) -> bool:
+        return await self._metrics.timed(
+            "check_one_time_password",
+            self.inner.check_one_time_password(transaction_request_id, value),
+        )
+
+    async def one_time_password(self, transaction_request_id: str) -> str:
+        return await self._metrics.timed(
+            "one_time_password", self.inner.one_time_password(transaction_request_id)
+        )
+
+    async def notify_transaction_request(
+        self, transaction_request_id: str, state: TransactionRequestState
+    ) -> None:
+        await self._metrics.timed(
+            "notify_transaction_request",
+            self.inner.notify_transaction_request(transaction_request_id, state),
         )
 
 

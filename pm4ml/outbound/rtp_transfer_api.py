@@ -11,7 +11,12 @@ the one that sent the request). The quote waits for ``PUT .../{transactionReques
 One payment per request is a database guarantee (a unique index on the outbound transfers'
 ``transactionRequestId``): a second call is refused with 400 while the first goes on. A request
 this DFSP received and stored is linked to the transfer that pays it, and is not paid when it
-has expired (3301) or this DFSP rejected it (4101). Answers are ``transferResponse`` (with
+has expired (3301) or this DFSP rejected it (4101). A request with ``authenticationType``
+``OTP`` (in this call or in the stored request) gets the OTP step after the quote
+(:mod:`pm4ml.flows.rtp_authorization`), before anything is held; with
+``PM4ML_AUTO_ACCEPT_OTP`` off the answer is ``WAITING_FOR_OTP_ACCEPTANCE`` with the
+``authorizationResponse``, and ``PUT .../{transactionRequestId}`` ``{"acceptOTP": ...}``
+continues it. Answers are ``transferResponse`` (with
 ``transactionRequestId`` and ``homeR2PTransactionId``) or ``errorTransferResponse``, 500, or
 504 when a peer did not answer in time.
 """
@@ -28,7 +33,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pm4ml.flows.payer import PayerTransfers
-from pm4ml.flows.rtp_records import RequestRole, RequestState, RtpOptions
+from pm4ml.flows.rtp_authorization import WAITING_FOR_OTP_ACCEPTANCE, PayerAuthorization
+from pm4ml.flows.rtp_records import REQUIRED, WAITING, RequestRole, RequestState, RtpOptions
+from pm4ml.flows.states import TransferState as S
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.outbound import responses
 from pm4ml.outbound.http import json_response, read_json, trace_headers
@@ -43,6 +50,12 @@ from pm4ml.outbound.models import (
 from pm4ml.store.schema import TransactionRequestRow, Transfer
 
 Scenario = Literal["DEPOSIT", "WITHDRAWAL", "TRANSFER", "PAYMENT", "REFUND"]
+
+
+class AcceptOtp(_Model):
+    """``transferContinuationAcceptOTP``."""
+
+    acceptOTP: bool
 
 
 class RequestToPayTransferRequest(_Model):
@@ -97,11 +110,17 @@ def transfer_request(checked: RequestToPayTransferRequest) -> dict[str, Any]:
 
 def answer(row: Transfer) -> Response:
     """``transferResponse`` when completed or waiting for the caller, else the error shape."""
-    request = (row.data or {}).get("request") or {}
+    data = row.data or {}
+    request = data.get("request") or {}
     body = responses.transfer_response(row)
     body.pop("skipPartyLookup", None)
     body["homeR2PTransactionId"] = body.pop("homeTransactionId")
     body["transactionRequestId"] = request.get("transactionRequestId")
+    if data.get("authorization_response"):
+        body["authorizationResponse"] = data["authorization_response"]
+    if row.state == S.QUOTE_RECEIVED and data.get("authorization") == WAITING:
+        body["currentState"] = WAITING_FOR_OTP_ACCEPTANCE
+        return json_response(body)
     if responses.current_state(row) != responses.ERROR_OCCURRED:
         return json_response(body)
     error = responses.last_error(row) or FspiopError(ErrorCode.SERVER_ERROR)
@@ -113,6 +132,7 @@ class RequestToPayTransferApi:
     def __init__(self, payer: PayerTransfers, options: RtpOptions) -> None:
         self.payer = payer
         self.options = options
+        self.otp = PayerAuthorization(payer, options)
 
     async def post(self, request: Request) -> Response:
         try:
@@ -121,11 +141,13 @@ class RequestToPayTransferApi:
             return json_response(responses.error_body(error), 400)
         assert isinstance(checked, RequestToPayTransferRequest)
         row = self.payer.new_transfer(transfer_request(checked), trace_headers(request))
+        if checked.authenticationType == "OTP":
+            row.data = {**row.data, "authorization": REQUIRED}
         try:
             await self._store(row, checked.transactionRequestId)
         except FspiopError as error:
             return json_response(responses.error_body(error), 400)
-        return answer(await self.payer.proceed(row.transfer_id))
+        return answer(await self.otp.run(await self.payer.proceed(row.transfer_id)))
 
     async def _store(self, row: Transfer, transaction_request_id: str) -> None:
         """Store the paying transfer and link it to the request, if this DFSP received it.
@@ -143,28 +165,39 @@ class RequestToPayTransferApi:
                 if asked is not None:
                     refuse_to_pay(asked, now)
                     asked.transfer_id = row.transfer_id
+                    if asked.authentication_type == "OTP":
+                        # The request asked for an OTP, whatever the backend's call says.
+                        row.data = {**row.data, "authorization": REQUIRED}
         except IntegrityError:
             raise FspiopError(
                 ErrorCode.CLIENT_ERROR, "this transaction request is already being paid"
             ) from None
 
     async def put(self, request: Request) -> Response:
+        """``{"acceptQuote": ...}`` or ``{"acceptOTP": ...}``, whichever the transfer waits
+        for."""
         transaction_request_id = request.path_params["transactionRequestId"]
         try:
-            accepted = validate(AcceptQuote, await read_json(request))
+            body = await read_json(request)
             store = self.payer.ctx.store
             async with store.reading() as session:
                 transfer_id = await store.paying_transfer(session, transaction_request_id)
-            value = bool(getattr(accepted, "acceptQuote"))  # noqa: B009
-            row = None
-            if transfer_id is not None:
-                row = await self.payer.accept(transfer_id, "quote", value)
+            if transfer_id is None:
+                return json_response(
+                    responses.error_body(FspiopError(ErrorCode.TXN_REQUEST_ID_NOT_FOUND)), 404
+                )
+            if isinstance(body, dict) and "acceptOTP" in body:
+                otp = validate(AcceptOtp, body)
+                value = bool(getattr(otp, "acceptOTP"))  # noqa: B009
+                row = await self.otp.accept(transfer_id, value)
+            else:
+                quote = validate(AcceptQuote, body)
+                value = bool(getattr(quote, "acceptQuote"))  # noqa: B009
+                accepted = await self.payer.accept(transfer_id, "quote", value)
+                assert accepted is not None  # the transfer exists: it pays this request
+                row = await self.otp.run(accepted)
         except FspiopError as error:
             return json_response(responses.error_body(error), 400)
-        if row is None:
-            return json_response(
-                responses.error_body(FspiopError(ErrorCode.TXN_REQUEST_ID_NOT_FOUND)), 404
-            )
         return answer(row)
 
 

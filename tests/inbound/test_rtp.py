@@ -203,3 +203,11 @@ async def test_repeated_request_gets_the_stored_answer_without_asking_again(
         await env.send("POST", "/transactionRequests", body)
         await callbacks(env, f"/transactionRequests/{body['transactionRequestId']}", 2)
         assert faulty.calls.count("decide_transaction_request") == 1
+
+
+async def test_authorization_for_a_request_we_did_not_send_gets_3206(payee: PayeeEnv) -> None:
+    request_id = str(uuid.uuid4())
+    sent = await payee.send("GET", f"/authorizations/{request_id}")
+    assert sent.status_code == 202
+    error = await payee.callback("PUT", f"/authorizations/{request_id}/error")
+    assert error["errorInformation"]["errorCode"] == "3206"
