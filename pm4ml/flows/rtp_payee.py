@@ -63,6 +63,8 @@ class RequestToPay:
     #: The caller's request as it came (Outbound API), kept so a continuation answers in the
     #: same shape as the first call.
     api_request: Mapping[str, Any] | None = None
+    #: FSPIOP ``refundInfo`` of a ``REFUND``: ``originalTransactionId``, ``refundReason``.
+    refund: Mapping[str, str] | None = None
 
 
 @dataclass
@@ -249,6 +251,8 @@ class PayeeRequestsToPay:
         }
         if request.sub_scenario:
             transaction_type["subScenario"] = request.sub_scenario
+        if request.refund:
+            transaction_type["refundInfo"] = dict(request.refund)
         expiration = self.ctx.clock() + timedelta(seconds=self.ctx.expiry_seconds)
         body: dict[str, Any] = {
             "transactionRequestId": request.transaction_request_id,

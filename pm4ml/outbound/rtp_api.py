@@ -38,8 +38,25 @@ from pm4ml.outbound.responses import (
 Scenario = Literal["DEPOSIT", "WITHDRAWAL", "TRANSFER", "PAYMENT", "REFUND"]
 
 
+class RefundInfo(_Model):
+    """FSPIOP ``Refund``: which transaction a ``REFUND`` gives money back for."""
+
+    originalTransactionId: Annotated[
+        str,
+        Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-7][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"),
+    ]
+    refundReason: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+
+
+def refund_only_for_refunds(scenario: str, refund: RefundInfo | None) -> None:
+    """``refundInfo`` belongs to the ``REFUND`` scenario only (3100 otherwise)."""
+    if refund is not None and scenario != "REFUND":
+        raise FspiopError(ErrorCode.VALIDATION_ERROR, "refundInfo: only for a REFUND")
+
+
 class RequestToPayRequest(_Model):
-    """``requestToPayRequest``."""
+    """``requestToPayRequest``, plus ``refundInfo`` (a pm4ml extension: the Outbound API
+    v2.1.0 has no way to name the transaction a ``REFUND`` is for)."""
 
     homeR2PTransactionId: Annotated[str, Field(min_length=1, max_length=128)]
     from_: TransferParty = Field(alias="from")
@@ -50,6 +67,7 @@ class RequestToPayRequest(_Model):
     transactionType: Scenario
     subScenario: Annotated[str, Field(pattern=r"^[A-Z_]{1,32}$")] | None = None
     authenticationType: Literal["OTP", "QRCODE", "U2F"] | None = None
+    refundInfo: RefundInfo | None = None
 
 
 def request_to_pay(checked: RequestToPayRequest, transaction_request_id: str) -> RequestToPay:
@@ -70,6 +88,7 @@ def request_to_pay(checked: RequestToPayRequest, transaction_request_id: str) ->
         amount_type=checked.amountType,
         home_transaction_id=checked.homeR2PTransactionId,
         api_request=checked.model_dump(mode="json", by_alias=True, exclude_none=True),
+        refund=checked.refundInfo.model_dump(exclude_none=True) if checked.refundInfo else None,
     )
 
 
@@ -118,6 +137,10 @@ class RequestToPayApi:
         except FspiopError as error:
             return json_response(error_body(error), 400 if error.http_status < 500 else 500)
         assert isinstance(checked, RequestToPayRequest)
+        try:
+            refund_only_for_refunds(checked.transactionType, checked.refundInfo)
+        except FspiopError as error:
+            return json_response(error_body(error), 400)
         transaction_request_id = str(uuid.uuid4())
         result = await self.flow.send(
             request_to_pay(checked, transaction_request_id), trace_headers(request)

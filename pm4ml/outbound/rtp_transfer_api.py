@@ -47,6 +47,7 @@ from pm4ml.outbound.models import (
     _Model,
     validate,
 )
+from pm4ml.outbound.rtp_api import RefundInfo, refund_only_for_refunds
 from pm4ml.store.schema import TransactionRequestRow, Transfer
 
 Scenario = Literal["DEPOSIT", "WITHDRAWAL", "TRANSFER", "PAYMENT", "REFUND"]
@@ -77,6 +78,8 @@ class RequestToPayTransferRequest(_Model):
     initiatorType: Literal["CONSUMER", "AGENT", "BUSINESS", "DEVICE"]
     note: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     authenticationType: Literal["OTP", "QRCODE", "U2F"] | None = None
+    #: A pm4ml extension, as on ``POST /requestToPay``.
+    refundInfo: RefundInfo | None = None
 
 
 def transfer_request(checked: RequestToPayTransferRequest) -> dict[str, Any]:
@@ -89,6 +92,8 @@ def transfer_request(checked: RequestToPayTransferRequest) -> dict[str, Any]:
     }
     if checked.subScenario:
         transaction_type["subScenario"] = checked.subScenario
+    if checked.refundInfo:
+        transaction_type["refundInfo"] = checked.refundInfo.model_dump(exclude_none=True)
     request: dict[str, Any] = {
         "homeTransactionId": checked.homeR2PTransactionId,
         "from": checked.from_.model_dump(mode="json", exclude_none=True),
@@ -140,6 +145,10 @@ class RequestToPayTransferApi:
         except FspiopError as error:
             return json_response(responses.error_body(error), 400)
         assert isinstance(checked, RequestToPayTransferRequest)
+        try:
+            refund_only_for_refunds(checked.scenario, checked.refundInfo)
+        except FspiopError as error:
+            return json_response(responses.error_body(error), 400)
         row = self.payer.new_transfer(transfer_request(checked), trace_headers(request))
         if checked.authenticationType == "OTP":
             row.data = {**row.data, "authorization": REQUIRED}
@@ -164,6 +173,7 @@ class RequestToPayTransferApi:
                 )
                 if asked is not None:
                     refuse_to_pay(asked, now)
+                    link_refund(row, asked)
                     asked.transfer_id = row.transfer_id
                     if asked.authentication_type == "OTP":
                         # The request asked for an OTP, whatever the backend's call says.
@@ -199,6 +209,26 @@ class RequestToPayTransferApi:
         except FspiopError as error:
             return json_response(responses.error_body(error), 400)
         return answer(row)
+
+
+def link_refund(row: Transfer, asked: TransactionRequestRow) -> None:
+    """A refund pays for the transaction the received request named: its quote (and so the
+    transfer's ILP packet) carries that ``refundInfo``; a different one in the call is
+    refused (3100)."""
+    if asked.original_transaction_id is None:
+        return
+    request = row.data["request"]
+    kind = dict(request["fspiopTransactionType"])
+    given = (kind.get("refundInfo") or {}).get("originalTransactionId")
+    if given not in (None, asked.original_transaction_id):
+        raise FspiopError(
+            ErrorCode.VALIDATION_ERROR, "refundInfo: not the transaction the request refunds"
+        )
+    stored = ((asked.data or {}).get("request") or {}).get("transactionType") or {}
+    kind["refundInfo"] = stored.get("refundInfo") or {
+        "originalTransactionId": asked.original_transaction_id
+    }
+    row.data = {**row.data, "request": {**request, "fspiopTransactionType": kind}}
 
 
 def refuse_to_pay(asked: TransactionRequestRow, now: datetime) -> None:

@@ -139,6 +139,24 @@ class Ledger:
 
         return await self.run(work)
 
+    async def received(self, transfer_id: str, party: PartyId, counterparty: str) -> bool:
+        """Whether ``party`` was paid by transfer ``transfer_id`` from ``counterparty`` (as
+        :meth:`reserve` recorded it) and the money arrived (``COMMITTED``)."""
+
+        async def work(session: AsyncSession) -> bool:
+            found = await reservations.find(session, transfer_id, Direction.IN)
+            if found is None or found.state != ReservationState.COMMITTED:
+                return False
+            account = await session.get(AccountRow, found.account_id)
+            return (
+                account is not None
+                and (account.id_type, account.id_value, account.sub_id)
+                == (party.id_type, party.id_value, party.sub_id or "")
+                and found.counterparty == counterparty
+            )
+
+        return await self.run(work)
+
     async def transfer_account(self, party: PartyId, currency: str) -> Account:
         """The account a transfer in ``currency`` would use, or the connector error that says
         why there is none (``PartyNotFound``, ``UnsupportedCurrency``, ``Blocked``)."""
