@@ -155,3 +155,16 @@ async def test_accepting_an_unknown_request_is_404(pair: Pair) -> None:
     assert response.json()["statusCode"] == "3206"
     bad = await pair.http.put(url, json={"acceptParty": "yes please"})
     assert bad.status_code == 400, bad.text
+
+
+async def test_expired_request_is_not_paid(pair_factory: PairFactory) -> None:
+    async with pair_factory(payee={"expiry_seconds": 1}) as pair:
+        request_id = await received_request(pair)
+        received = await stored(pair.payer, request_id, "payer")
+        assert received.expiration is not None
+        await asyncio.sleep(1.1)
+        paid = await pay_request(pair, request_id)
+        assert paid.status_code == 400, paid.text
+        assert paid.json()["statusCode"] == "3301"
+        await assert_no_money_moved(pair)
+        assert (await stored(pair.payer, request_id, "payer")).transfer_id is None
