@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pm4ml.connectors import PartyId
 from pm4ml.flows import mapping
 from pm4ml.flows.asking import Answer, Ask, ask
+from pm4ml.flows.context import FlowContext
 from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.flows.rtp_records import (
     RequestRole,
@@ -286,3 +287,16 @@ class PayeeRequestsToPay:
             trace=trace,
             record=record,
         )
+
+
+async def record_late_answer(ctx: FlowContext, request_id: str, source: str, body: Any) -> None:
+    """Store the payer DFSP's ``PUT /transactionRequests/{ID}`` on our request even when no
+    flow waits for it any more (it gave up: ``TIMEOUT``, or its process died), so the record
+    says what the payer DFSP decided."""
+    async with ctx.store.transaction() as session:
+        row = await ctx.store.transaction_request(session, request_id, RequestRole.PAYEE, lock=True)
+        if row is None or row.peer_fsp != source or not isinstance(body, dict):
+            return
+        if row.state in (RequestState.REQUEST_SENT, RequestState.TIMEOUT):
+            record_decision(row, body)
+            row.last_error_code = row.last_error_description = None

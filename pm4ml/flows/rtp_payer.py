@@ -10,8 +10,9 @@ normal transfer from this DFSP, which carries the ``transactionRequestId``.
 
 Each request is stored (``transaction_requests``, role ``payer``) as ``DECIDING`` before the CBS
 is asked, and its decision or error is stored in the same transaction as the callback that
-carries it. A repeated request from the same DFSP gets the stored answer again (nothing while
-the CBS is still deciding); the same id from another DFSP is refused (3106).
+carries it. A repeated request from the same DFSP gets the stored answer again (one still
+being decided is decided again: only the first decision stored is sent); the same id from
+another DFSP is refused (3106).
 ``GET /transactionRequests/{ID}`` answers from the stored record (3206 when there is none for
 the asking DFSP).
 """
@@ -114,10 +115,12 @@ class PayerTransactionRequests:
                 return lambda: ctx.jobs.run_now(job)
             else:
                 answer = stored_answer(row)
-                if answer is None:
-                    return None
-                job = self._answer(session, msg, path, answer)
-                return lambda: ctx.jobs.run_now(job)
+                if answer is not None:
+                    job = self._answer(session, msg, path, answer)
+                    return lambda: ctx.jobs.run_now(job)
+                # Still DECIDING: the first decision may have died with its process, so decide
+                # again (the connector's decision is idempotent on the id); whichever decision
+                # is stored first is the one answered, once.
         return lambda: self._decide(msg, request_id)
 
     async def on_get_transaction_request(self, msg: Inbound) -> Continuation:

@@ -15,6 +15,7 @@ from pm4ml.flows.payee_quotes import PayeeQuotes
 from pm4ml.flows.payee_transfers import PayeeTransfers
 from pm4ml.flows.payer_results import apply_transfer_answer
 from pm4ml.flows.rtp_authorization import PayeeAuthorizations
+from pm4ml.flows.rtp_payee import record_late_answer
 from pm4ml.flows.rtp_payer import PayerTransactionRequests
 from pm4ml.flows.states import Direction
 from pm4ml.fspiop.errors import FspiopError
@@ -121,6 +122,7 @@ class Handlers:
     # --- callbacks for requests to pay we sent as payee --------------------------------------
 
     async def put_transaction_request(self, msg: Inbound) -> Continuation:
+        await record_late_answer(self.ctx, msg.params["ID"], msg.source, msg.json)
         return await self._deliver(msg, "put", correlation_id=msg.params["ID"])
 
     async def transaction_request_error(self, msg: Inbound) -> Continuation:

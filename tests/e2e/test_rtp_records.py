@@ -8,8 +8,10 @@ import asyncio
 import uuid
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import func, select
 
+from pm4ml.connectors import TransactionRequest, TransactionRequestDecision
 from pm4ml.store.schema import TransactionRequestRow, Transfer
 from tests.e2e.conftest import PAYEE, PAYER, Pair, PairFactory, Side
 from tests.e2e.test_pm4ml_pair import settle
@@ -81,8 +83,18 @@ async def test_concurrent_payments_of_one_request_move_the_money_once(pair: Pair
     assert (await stored(pair.payer, request_id, "payer")).transfer_id == paid["transferId"]
 
 
-async def test_payer_dfsp_not_answering_in_time_is_stored_as_timeout(pair: Pair) -> None:
-    pair.payee.runtime.ctx.callback_wait_seconds = 0.001
+async def test_payer_dfsp_not_answering_in_time_is_stored_as_timeout_then_its_answer(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = pair.payer.runtime.ctx.connector
+    decide = connector.decide_transaction_request
+
+    async def slow(request: TransactionRequest) -> TransactionRequestDecision:
+        await asyncio.sleep(1.0)
+        return await decide(request)
+
+    monkeypatch.setattr(connector, "decide_transaction_request", slow)
+    pair.payee.runtime.ctx.callback_wait_seconds = 0.2
     response = await request_to_pay(
         pair, to={"idType": "MSISDN", "idValue": PAYER.id_value, "fspId": "payerfsp"}
     )
@@ -90,6 +102,13 @@ async def test_payer_dfsp_not_answering_in_time_is_stored_as_timeout(pair: Pair)
     request_id = response.json()["requestToPayState"]["transactionRequestId"]
     asked = await stored(pair.payee, request_id, "payee")
     assert (asked.state, asked.last_error_code) == ("TIMEOUT", "2004")
+    # The payer DFSP's late decision still reaches the record.
+    for _ in range(100):
+        asked = await stored(pair.payee, request_id, "payee")
+        if asked.state != "TIMEOUT":
+            break
+        await asyncio.sleep(0.05)
+    assert (asked.state, asked.last_error_code) == ("RECEIVED", None)
 
 
 async def test_unknown_payer_is_stored_as_an_error(pair: Pair) -> None:

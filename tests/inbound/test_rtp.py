@@ -5,6 +5,7 @@ customer, expired request, CBS down or slow, and a connector without RTP support
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -211,3 +212,20 @@ async def test_authorization_for_a_request_we_did_not_send_gets_3206(payee: Paye
     assert sent.status_code == 202
     error = await payee.callback("PUT", f"/authorizations/{request_id}/error")
     assert error["errorInformation"]["errorCode"] == "3206"
+
+
+async def test_repeat_while_deciding_is_decided_again_but_answered_once(
+    payee_factory: PayeeFactory,
+) -> None:
+    faulty = FaultyWithRtp(payee_factory.database_url)
+    async with payee_factory(connector=faulty) as env:
+        await open_customer(env)
+        faulty.delay["decide_transaction_request"] = 0.3
+        body = transaction_request()
+        path = f"/transactionRequests/{body['transactionRequestId']}"
+        await env.send("POST", "/transactionRequests", body)
+        await env.send("POST", "/transactionRequests", body)
+        await wait_until(lambda: faulty.calls.count("decide_transaction_request") == 2)
+        assert await env.callback("PUT", path) == {"transactionRequestState": "RECEIVED"}
+        await asyncio.sleep(0.5)  # the second decision, stored second, is not sent
+        assert env.hub.count("PUT", path) == 1
