@@ -15,6 +15,8 @@ the customer or the backend declines, the transfer fails with 4101 before anythi
 held, the request is stored ``REJECTED`` and the payee's DFSP is told with a
 ``PUT /authorizations/{ID}`` ``{"responseType": "REJECTED"}``. Every try is stored (on the
 transfer, and on the stored request when this DFSP received it) before its ``GET`` is sent.
+An OTP step cut short by a restart ends like any interrupted payer transfer: the sweeper
+fails it once stale, and nothing was held.
 """
 
 from __future__ import annotations
