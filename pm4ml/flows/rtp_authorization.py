@@ -152,7 +152,7 @@ class PayerAuthorization:
                 raise FspiopError(ErrorCode.CLIENT_ERROR, "transfer is not waiting for an OTP")
             jobs: list[Job] = []
             if accepted:
-                row.data = {**(row.data or {}), "authorization": DONE}
+                await self._approved(session, row)
             else:
                 jobs = await self._reject(session, row, "the one-time password was not accepted")
         await self.ctx.jobs.run_now(*jobs)
@@ -188,7 +188,7 @@ class PayerAuthorization:
             elif isinstance(check, FspiopError):
                 await self._failed(session, row, check, request_id)
             elif check is True:
-                row.data = {**row.data, "authorization": DONE}
+                await self._approved(session, row)
             elif response_type == "REJECTED":
                 jobs = await self._reject(session, row, "the customer declined", notify=False)
             elif attempts >= self.options.otp_attempts_max:
@@ -256,6 +256,15 @@ class PayerAuthorization:
             if row.state == S.QUOTE_RECEIVED and row.data.get("authorization") == REQUIRED:
                 row.data = {**row.data, "authorization": WAITING}
         return row
+
+    async def _approved(self, session: AsyncSession, row: Transfer) -> None:
+        """The password was right: the payer approved the request (FSPIOP ``ACCEPTED``)."""
+        row.data = {**row.data, "authorization": DONE}
+        asked = await self.ctx.store.transaction_request(
+            session, str(row.transaction_request_id), RequestRole.PAYER, lock=True
+        )
+        if asked is not None:
+            asked.state = RequestState.ACCEPTED
 
     async def _failed(
         self, session: AsyncSession, row: Transfer, error: FspiopError, request_id: str

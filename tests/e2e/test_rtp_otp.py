@@ -116,7 +116,8 @@ async def test_right_password_pays(otp_pair: Pair, terminal: Terminal) -> None:
         "responseType": "ENTERED",
     }
     await assert_paid_once(otp_pair)
-    assert (await stored(otp_pair.payer, request_id, "payer")).otp_attempts == 1
+    approved = await stored(otp_pair.payer, request_id, "payer")
+    assert (approved.state, approved.otp_attempts) == ("ACCEPTED", 1)
     assert (await stored(otp_pair.payee, request_id, "payee")).otp_attempts == 1
 
 
