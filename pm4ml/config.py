@@ -216,6 +216,20 @@ class Settings(BaseSettings):
     auto_accept_quotes: bool = Field(
         True, description="Outbound: continue to the transfer without waiting for acceptQuote."
     )
+    auto_accept_r2p_party: bool = Field(
+        True,
+        description="Request to pay, payee: send the request without waiting for acceptParty.",
+    )
+    auto_accept_otp: bool = Field(
+        True,
+        description=(
+            "Request to pay, payer: check the payee DFSP's OTP with the connector instead of"
+            " waiting for acceptOTP."
+        ),
+    )
+    otp_attempts_max: int = Field(
+        3, ge=1, le=10, description="Request to pay, payer: OTP tries before it is rejected."
+    )
     reserve_notification: bool = Field(
         False,
         description="Payee: answer RESERVED and wait for PATCH /transfers before committing.",

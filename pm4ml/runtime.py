@@ -23,6 +23,7 @@ from pm4ml.flows.context import FlowContext
 from pm4ml.flows.jobs import Jobs
 from pm4ml.flows.payer import PayerOptions, PayerTransfers
 from pm4ml.flows.payer_requests import PayerRequests
+from pm4ml.flows.rtp_records import RtpOptions
 from pm4ml.flows.sweeper import Sweeper
 from pm4ml.fspiop.headers import ApiVersion
 from pm4ml.fspiop.ilp import ilp_for_version
@@ -205,7 +206,13 @@ class Runtime:
         return app
 
     def outbound_app(self) -> Starlette:
-        app = create_outbound_app(self.payer, self.requests)
+        settings = self.settings
+        rtp = RtpOptions(
+            auto_accept_party=settings.auto_accept_r2p_party,
+            auto_accept_otp=settings.auto_accept_otp,
+            otp_attempts_max=settings.otp_attempts_max,
+        )
+        app = create_outbound_app(self.payer, self.requests, rtp)
         app.add_middleware(TraceContextMiddleware)
         app.add_middleware(MetricsMiddleware, metrics=self.metrics, server="outbound")
         return app

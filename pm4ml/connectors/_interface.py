@@ -169,22 +169,37 @@ class Connector(abc.ABC):
         request to its customer cannot have it approved."""
         return TransactionRequestDecision(TransactionRequestState.REJECTED)
 
-    async def one_time_password(self, transaction_request_id: str) -> str:
-        """The one-time password (OTP) the payer's customer must enter to approve the request
-        to pay ``transaction_request_id`` (FSPIOP ``authenticationType`` ``OTP``), as the CBS
-        generated and sent it to the customer.
+    async def check_one_time_password(self, transaction_request_id: str, value: str) -> bool:
+        """Whether ``value`` is the one-time password (OTP) the CBS issued to the payer for the
+        request to pay ``transaction_request_id`` (FSPIOP ``authenticationType`` ``OTP``; the
+        CBS issues it, for example by SMS, when it decides the request). The payee's DFSP
+        returns what the customer typed on its device (``PUT /authorizations``); pm4ml counts
+        the tries (``PM4ML_OTP_ATTEMPTS_MAX``).
 
-        Raises ``Rejected`` when the CBS knows no such request, ``Unavailable`` (2003,
-        retryable). Read-only apart from the CBS's own OTP bookkeeping; idempotency key
-        ``transaction_request_id`` (a repeat returns the same password). Default: refuses with
-        2002 *Not implemented*, as a CBS that issues no passwords cannot have a request
-        approved by one."""
+        Raises ``Unavailable`` (2003, retryable). Read-only; idempotency key
+        ``transaction_request_id``. Default: refuses with 2002 *Not implemented*, as a CBS
+        that issues no passwords cannot check one."""
         raise ConnectorError(
             "this core banking system issues no one-time passwords",
             code=ErrorCode.NOT_IMPLEMENTED,
         )
 
     # --- payee role, request to pay: this DFSP asked a payer to pay ---------------------
+
+    async def one_time_password(self, transaction_request_id: str) -> str:
+        """The one-time password (OTP) the payer typed on this DFSP's device (POS, ATM) to
+        approve the request to pay ``transaction_request_id``, asked for when the payer's
+        DFSP sends ``GET /authorizations/{ID}`` (the sdk-scheme-adapter asks its backend's
+        ``GET /otp/{ID}`` at the same point). The payer's DFSP checks it.
+
+        Raises ``Rejected`` when the CBS knows no such request or the customer declined
+        (answered as ``responseType: REJECTED``), ``Unavailable`` (2003, retryable).
+        Read-only; idempotency key ``transaction_request_id``. Default: refuses with 2002
+        *Not implemented*, as a CBS without such a device has no password to give."""
+        raise ConnectorError(
+            "this core banking system takes no one-time passwords",
+            code=ErrorCode.NOT_IMPLEMENTED,
+        )
 
     async def notify_transaction_request(
         self, transaction_request_id: str, state: TransactionRequestState

@@ -23,6 +23,7 @@ from pm4ml.flows.asking import Ask, ask, transfer_answer_is_final
 from pm4ml.flows.context import FlowContext
 from pm4ml.flows.jobs import queue_cbs
 from pm4ml.flows.payer_results import abort_outbound, apply_transfer_answer, fail, move
+from pm4ml.flows.rtp_records import needs_authorization
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.fspiop.headers import V1_1, ApiVersion
@@ -55,14 +56,22 @@ class PayerTransfers:
     async def create(self, request: dict[str, Any], trace: dict[str, str]) -> Transfer:
         """Store a new outbound transfer from an Outbound API ``POST /transfers`` and run it
         as far as it goes without the caller."""
+        row = self.new_transfer(request, trace)
+        async with self.ctx.store.transaction() as session:
+            session.add(row)
+        return await self.proceed(row.transfer_id)
+
+    def new_transfer(self, request: dict[str, Any], trace: dict[str, str]) -> Transfer:
+        """The row :meth:`create` stores, for a caller that stores it with rows of its own."""
         transfer_id = str(uuid.uuid4())
         payee = request["to"]
         skip = bool(request.get("skipPartyLookup")) and bool(payee.get("fspId"))
-        row = Transfer(
+        return Transfer(
             transfer_id=transfer_id,
             direction=Direction.OUTBOUND,
             state=S.PARTY_RECEIVED if skip else S.PARTY_LOOKUP_SENT,
             transaction_id=transfer_id,
+            transaction_request_id=request.get("transactionRequestId"),
             home_transaction_id=request.get("homeTransactionId"),
             payer_fsp=self.ctx.dfsp_id,
             payee_fsp=payee.get("fspId"),
@@ -79,9 +88,6 @@ class PayerTransfers:
             data={"request": request, "trace": trace, "party_accepted": skip},
             created_at=utcnow(),
         )
-        async with self.ctx.store.transaction() as session:
-            session.add(row)
-        return await self.proceed(transfer_id)
 
     async def accept(self, transfer_id: str, step: str, accepted: bool) -> Transfer | None:
         """The caller's answer to ``WAITING_FOR_PARTY_ACCEPTANCE`` / ``..._QUOTE_...``."""
@@ -114,6 +120,9 @@ class PayerTransfers:
             row = await self._quote(row)
             if row.state == S.QUOTE_RECEIVED and not self.options.auto_accept_quotes:
                 return await self._wait_for_caller(row)
+        if row.state == S.QUOTE_RECEIVED and needs_authorization(row.data):
+            # A request to pay with an OTP: its step runs before anything is held.
+            return row
         if row.state == S.QUOTE_RECEIVED:
             row = await self._reserve(row)
         if row.state == S.FUNDS_RESERVED:

@@ -14,6 +14,8 @@ from pm4ml.flows.messages import Inbound
 from pm4ml.flows.payee_quotes import PayeeQuotes
 from pm4ml.flows.payee_transfers import PayeeTransfers
 from pm4ml.flows.payer_results import apply_transfer_answer
+from pm4ml.flows.rtp_authorization import PayeeAuthorizations
+from pm4ml.flows.rtp_payee import record_late_answer
 from pm4ml.flows.rtp_payer import PayerTransactionRequests
 from pm4ml.flows.states import Direction
 from pm4ml.fspiop.errors import FspiopError
@@ -36,6 +38,7 @@ class Handlers:
         self.quotes = PayeeQuotes(ctx)
         self.transfers = PayeeTransfers(ctx)
         self.transaction_requests = PayerTransactionRequests(ctx)
+        self.authorizations = PayeeAuthorizations(ctx)
 
     def get(self, name: str) -> Handler:
         handler: Handler = getattr(self, name)
@@ -68,6 +71,14 @@ class Handlers:
 
     async def post_transaction_request(self, msg: Inbound) -> Continuation:
         return await self.transaction_requests.on_post_transaction_request(msg)
+
+    async def get_transaction_request(self, msg: Inbound) -> Continuation:
+        return await self.transaction_requests.on_get_transaction_request(msg)
+
+    # --- OTP: the payer's DFSP asks us, as payee, for the password typed on our device ------
+
+    async def get_authorization(self, msg: Inbound) -> Continuation:
+        return await self.authorizations.on_get_authorization(msg)
 
     # --- callbacks for requests we sent as payer ----------------------------------------------
 
@@ -114,9 +125,22 @@ class Handlers:
     # --- callbacks for requests to pay we sent as payee --------------------------------------
 
     async def put_transaction_request(self, msg: Inbound) -> Continuation:
+        await record_late_answer(self.ctx, msg.params["ID"], msg.source, msg.json)
         return await self._deliver(msg, "put", correlation_id=msg.params["ID"])
 
     async def transaction_request_error(self, msg: Inbound) -> Continuation:
+        return await self._deliver(msg, "error", correlation_id=msg.params["ID"])
+
+    # --- OTP: answers to the authorizations we asked for as payer --------------------------
+
+    async def put_authorization(self, msg: Inbound) -> Continuation:
+        # As payee we only ever get the payer DFSP's REJECTED notice; anything else answers
+        # our own GET as payer.
+        if await self.authorizations.on_rejected_notice(msg):
+            return None
+        return await self._deliver(msg, "put", correlation_id=msg.params["ID"])
+
+    async def authorization_error(self, msg: Inbound) -> Continuation:
         return await self._deliver(msg, "error", correlation_id=msg.params["ID"])
 
     async def _outbound_answer(self, msg: Inbound, kind: str) -> Continuation:

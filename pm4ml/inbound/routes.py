@@ -101,11 +101,27 @@ ROUTES: tuple[RouteSpec, ...] = (
         "transaction_request_error",
         "ErrorInformationObject",
     ),
+    RouteSpec("/transactionRequests/{ID}", "GET", "transactionRequests", "get_transaction_request"),
     RouteSpec(
         "/transactionRequests/{ID}",
         "PUT",
         "transactionRequests",
         "put_transaction_request",
         "TransactionRequestsIDPutResponse",
+    ),
+    RouteSpec(
+        "/authorizations/{ID}/error",
+        "PUT",
+        "authorizations",
+        "authorization_error",
+        "ErrorInformationObject",
+    ),
+    RouteSpec("/authorizations/{ID}", "GET", "authorizations", "get_authorization"),
+    RouteSpec(
+        "/authorizations/{ID}",
+        "PUT",
+        "authorizations",
+        "put_authorization",
+        "AuthorizationsIDPutResponse",
     ),
 )

@@ -103,6 +103,12 @@ class MeteredConnector(Connector):
             "decide_transaction_request", self.inner.decide_transaction_request(request)
         )
 
+    async def check_one_time_password(self, transaction_request_id: str, value: str) -> bool:
+        return await self._metrics.timed(
+            "check_one_time_password",
+            self.inner.check_one_time_password(transaction_request_id, value),
+        )
+
     async def one_time_password(self, transaction_request_id: str) -> str:
         return await self._metrics.timed(
             "one_time_password", self.inner.one_time_password(transaction_request_id)

@@ -417,6 +417,17 @@ class Portal:
             status_code=400 if problems else 200,
         )
 
+    async def transaction_requests(self, request: Request) -> Response:
+        """Requests to pay, either role, with their state and the transfers that paid them."""
+        try:
+            page = int(request.query_params.get("page", "1"))
+        except ValueError:
+            page = 1
+        wanted = request.query_params.get("id", "").strip()[:64] or None
+        async with self.store.reading() as session:
+            result = await queries.transaction_requests(session, page, wanted)
+        return self.render(request, "transaction_requests.html", page=result, wanted=wanted)
+
     async def transfers_csv(self, request: Request) -> Response:
         criteria, problems = self._criteria(request)
         if problems:
@@ -676,6 +687,7 @@ def create_ops_app(
         Route("/", viewer(portal.dashboard), methods=["GET"]),
         Route("/transfers", viewer(portal.transfers), methods=["GET"]),
         Route("/transfers.csv", viewer(portal.transfers_csv), methods=["GET"]),
+        Route("/transaction-requests", viewer(portal.transaction_requests), methods=["GET"]),
         Route("/transfers/{transfer_id}", viewer(portal.transfer), methods=["GET"]),
         Route(
             "/transfers/{transfer_id}/resolve",

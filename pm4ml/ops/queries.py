@@ -1,4 +1,5 @@
-"""Read-only queries over pm4ml's transfers, messages and outbox, for the portal's pages."""
+"""Read-only queries over pm4ml's transfers, requests to pay, messages and outbox, for the
+portal's pages."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm4ml.flows.states import Direction, TransferState
-from pm4ml.store.schema import Job, Message, Transfer, utcnow
+from pm4ml.store.schema import Job, Message, TransactionRequestRow, Transfer, utcnow
 
 PAGE_SIZE = 50
 COMPLETED_STATES = frozenset({TransferState.COMMITTED})
@@ -89,6 +90,61 @@ async def search_transfers(session: AsyncSession, criteria: TransferFilter, page
         .offset((max(page, 1) - 1) * PAGE_SIZE)
     )
     return Page(list(rows.scalars()), max(page, 1), int(total))
+
+
+@dataclass
+class RequestPage:
+    """One page of requests to pay, with the transfers that paid each (the payer's outgoing
+    transfer for a request we were asked, the incoming ones for a request we sent)."""
+
+    rows: list[TransactionRequestRow]
+    paid_by: dict[tuple[str, str], list[Transfer]]
+    number: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / PAGE_SIZE))
+
+
+#: The direction of the transfer that pays a request, by our role in it.
+PAYING_DIRECTION = {"payer": Direction.OUTBOUND, "payee": Direction.INBOUND}
+
+
+async def transaction_requests(
+    session: AsyncSession, page: int = 1, transaction_request_id: str | None = None
+) -> RequestPage:
+    """One page of requests to pay, newest first (or the one ``transaction_request_id``)."""
+    query = select(TransactionRequestRow)
+    if transaction_request_id:
+        query = query.where(TransactionRequestRow.transaction_request_id == transaction_request_id)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = list(
+        (
+            await session.execute(
+                query.order_by(
+                    TransactionRequestRow.created_at.desc(),
+                    TransactionRequestRow.transaction_request_id,
+                )
+                .limit(PAGE_SIZE)
+                .offset((max(page, 1) - 1) * PAGE_SIZE)
+            )
+        ).scalars()
+    )
+    paid_by: dict[tuple[str, str], list[Transfer]] = {}
+    ids = [row.transaction_request_id for row in rows]
+    if ids:
+        transfers = await session.execute(
+            select(Transfer)
+            .where(Transfer.transaction_request_id.in_(ids))
+            .order_by(Transfer.created_at)
+        )
+        roles = {direction: role for role, direction in PAYING_DIRECTION.items()}
+        for transfer in transfers.scalars():
+            role = roles.get(Direction(transfer.direction))
+            key = (str(transfer.transaction_request_id), str(role))
+            paid_by.setdefault(key, []).append(transfer)
+    return RequestPage(rows, paid_by, max(page, 1), int(total))
 
 
 async def all_matching(

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from pm4ml.flows.payer import PayerTransfers
 from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.flows.rtp_payee import PayeeRequestsToPay
+from pm4ml.flows.rtp_records import RtpOptions
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.outbound import models, requests_api, responses, rtp_api, rtp_transfer_api
@@ -81,7 +82,10 @@ class OutboundApi:
         return json_response(responses.status_response(row))
 
 
-def create_outbound_app(payer: PayerTransfers, requests: PayerRequests) -> Starlette:
+def create_outbound_app(
+    payer: PayerTransfers, requests: PayerRequests, rtp: RtpOptions | None = None
+) -> Starlette:
+    rtp = rtp or RtpOptions()
     api = OutboundApi(payer)
     routes = [
         Route("/", api.health, methods=["GET"]),
@@ -89,8 +93,8 @@ def create_outbound_app(payer: PayerTransfers, requests: PayerRequests) -> Starl
         Route("/transfers/{transferId}", api.put_transfer, methods=["PUT"]),
         Route("/transfers/{transferId}", api.get_transfer, methods=["GET"]),
         *requests_api.routes(requests),
-        *rtp_api.routes(PayeeRequestsToPay(requests)),
-        *rtp_transfer_api.routes(payer),
+        *rtp_api.routes(PayeeRequestsToPay(requests, auto_accept_party=rtp.auto_accept_party)),
+        *rtp_transfer_api.routes(payer, rtp),
     ]
     return Starlette(routes=routes)
 

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from pm4ml.store.engine import READ_ONLY
-from pm4ml.store.schema import Job, Message, Quote, Transfer, utcnow
+from pm4ml.store.schema import Job, Message, Quote, TransactionRequestRow, Transfer, utcnow
 
 JOB_LEASE_SECONDS = 30
 MESSAGE_BODY_CHARS_MAX = 65_536
@@ -111,6 +111,44 @@ class Store:
             .limit(limit)
         )
         return list((await session.execute(query)).scalars())
+
+    # --- requests to pay --------------------------------------------------------------------
+
+    async def transaction_request(
+        self, session: AsyncSession, transaction_request_id: str, role: str, *, lock: bool = False
+    ) -> TransactionRequestRow | None:
+        """The request to pay ``transaction_request_id`` in ``role`` (``payee``: we asked;
+        ``payer``: we were asked)."""
+        query = select(TransactionRequestRow).where(
+            TransactionRequestRow.transaction_request_id == transaction_request_id,
+            TransactionRequestRow.role == role,
+        )
+        if lock and self._lock_rows:
+            query = query.with_for_update()
+        return (await session.execute(query)).scalar_one_or_none()
+
+    async def transaction_requests(
+        self, session: AsyncSession, *, limit: int = 50, offset: int = 0
+    ) -> list[TransactionRequestRow]:
+        """The newest requests to pay first, either role (the portal's list)."""
+        query = (
+            select(TransactionRequestRow)
+            .order_by(TransactionRequestRow.created_at.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await session.execute(query)).scalars())
+
+    async def paying_transfer(
+        self, session: AsyncSession, transaction_request_id: str
+    ) -> str | None:
+        """The outbound transfer that pays ``transaction_request_id``; there is at most one
+        (``ux_transfers_outbound_transaction_request``)."""
+        query = select(Transfer.transfer_id).where(
+            Transfer.direction == "OUTBOUND",
+            Transfer.transaction_request_id == transaction_request_id,
+        )
+        return (await session.execute(query)).scalar_one_or_none()
 
     # --- message log ------------------------------------------------------------------------
 

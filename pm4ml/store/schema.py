@@ -4,6 +4,8 @@
 - ``quotes``: quotes this DFSP issued as payee (the terms a later transfer must match).
 - ``messages``: every FSPIOP message in and out, headers and body, for audit and the portal.
   Signatures are kept; keys never reach this table.
+- ``transaction_requests``: requests to pay, in either role, with their state and the transfer
+  that paid them.
 - ``jobs``: the outbox. A flow writes its new state and the work that follows from it (a
   message to send, a connector call to make) in one transaction, then does the work; a worker
   retries what failed and what a crash interrupted.
@@ -18,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, TypeDecorator, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -87,7 +89,17 @@ class Transfer(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
 
-    __table_args__ = (Index("ix_transfers_state_expiration", "state", "expiration"),)
+    __table_args__ = (
+        Index("ix_transfers_state_expiration", "state", "expiration"),
+        # One payment per request to pay, whatever process or replica is asked to pay it.
+        Index(
+            "ux_transfers_outbound_transaction_request",
+            "transaction_request_id",
+            unique=True,
+            postgresql_where=text("direction = 'OUTBOUND'"),
+            sqlite_where=text("direction = 'OUTBOUND'"),
+        ),
+    )
 
 
 class Quote(Base):
@@ -127,6 +139,44 @@ class Message(Base):
     signature: Mapped[str | None] = mapped_column(String(16))  # verified, absent, invalid
     error_code: Mapped[str | None] = mapped_column(String(4))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class TransactionRequestRow(Base):
+    """A request to pay. ``role`` ``payee``: our customer asked (``POST /requestToPay``);
+    ``payer``: a payee DFSP asked one of our customers (inbound ``POST /transactionRequests``).
+    Parties are in FSPIOP roles whatever ours is; ``peer_fsp`` is the other DFSP."""
+
+    __tablename__ = "transaction_requests"
+
+    transaction_request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(8), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32))
+    peer_fsp: Mapped[str | None] = mapped_column(String(32))
+    home_transaction_id: Mapped[str | None] = mapped_column(String(128))
+    payer_id_type: Mapped[str] = mapped_column(String(32))
+    payer_id_value: Mapped[str] = mapped_column(String(128))
+    payer_id_sub: Mapped[str | None] = mapped_column(String(128))
+    payee_id_type: Mapped[str] = mapped_column(String(32))
+    payee_id_value: Mapped[str] = mapped_column(String(128))
+    payee_id_sub: Mapped[str | None] = mapped_column(String(128))
+    amount: Mapped[str] = mapped_column(String(32))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_type: Mapped[str | None] = mapped_column(String(8))
+    scenario: Mapped[str] = mapped_column(String(16))
+    sub_scenario: Mapped[str | None] = mapped_column(String(32))
+    initiator: Mapped[str] = mapped_column(String(8))
+    initiator_type: Mapped[str] = mapped_column(String(16))
+    original_transaction_id: Mapped[str | None] = mapped_column(String(64))
+    authentication_type: Mapped[str | None] = mapped_column(String(8))
+    transaction_id: Mapped[str | None] = mapped_column(String(64))
+    transfer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    otp_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expiration: Mapped[datetime | None] = mapped_column()
+    last_error_code: Mapped[str | None] = mapped_column(String(4))
+    last_error_description: Mapped[str | None] = mapped_column(String(128))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 class Job(Base):

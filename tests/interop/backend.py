@@ -1,7 +1,7 @@
 """A core-banking backend for a Node payee, speaking the sdk-scheme-adapter Backend API v2.1.0
 (shared/specs/sdk-scheme-adapter-backend), written from the spec: party lookup, quote,
-transfer, the final notification, and a request to pay. It records every call for the tests
-to check."""
+transfer, the final notification, a request to pay and the OTP typed on a terminal. It
+records every call for the tests to check."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class Backend:
     calls: list[tuple[str, str, Any]] = field(default_factory=list)
     #: The answer to a request to pay (``POST /transactionrequests``).
     transaction_request_state: str = "RECEIVED"
+    #: What ``GET /otp/{ID}`` answers, one per call (the password typed on the terminal).
+    otps: list[str] = field(default_factory=list)
 
     async def party(self, request: Request) -> Response:
         key = f"{request.path_params['idType']}/{request.path_params['idValue']}"
@@ -57,6 +59,12 @@ class Backend:
         self.calls.append(("POST", "/transactionrequests", body))
         return JSONResponse({"transactionRequestState": self.transaction_request_state})
 
+    async def otp(self, request: Request) -> Response:
+        self.calls.append(("GET", request.url.path, None))
+        if not self.otps:
+            return JSONResponse({"statusCode": "3206", "message": "no such request"}, 404)
+        return JSONResponse({"otpValue": self.otps.pop(0)})
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -65,5 +73,6 @@ class Backend:
                 Route("/transfers", self.transfer, methods=["POST"]),
                 Route("/transfers/{transferId}", self.notification, methods=["PUT"]),
                 Route("/transactionrequests", self.transaction_request, methods=["POST"]),
+                Route("/otp/{transactionRequestId}", self.otp, methods=["GET"]),
             ]
         )

@@ -47,7 +47,7 @@ T = TypeVar("T")
 POSTGRES_ADMIN_URL = os.environ.get(
     "PM4ML_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-LEDGER_TABLES = "ledger_postings, ledger_reservations, ledger_accounts"
+LEDGER_TABLES = "ledger_one_time_passwords, ledger_postings, ledger_reservations, ledger_accounts"
 
 MakeAccount = Callable[..., Awaitable[PartyId]]
 MakeIncoming = Callable[..., IncomingTransfer]

@@ -38,7 +38,7 @@ async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
         version = await connection.scalar(
             text("SELECT version_num FROM pm4ml_ledger_alembic_version")
         )
-    assert version == "ledger0001"
+    assert version == "ledger0002"
 
 
 def test_upgrade_is_idempotent_and_accepts_a_sync_url(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from pm4ml.connectors import (
     TransactionRequestDecision,
     TransactionRequestState,
 )
+from pm4ml.fspiop.errors import ErrorCode
 from pm4ml.store.engine import create_engine
 from pm4ml.store.migrate import upgrade
 from pm4ml_ledger._book import short
@@ -184,11 +185,31 @@ class LedgerConnector(Connector):
         (the payer's backend pays it with ``POST /requestToPayTransfer``) when the payer's open
         account in the currency could pay the amount now, within its single-transfer limit;
         ``REJECTED`` otherwise. ``PartyNotFound``, ``UnsupportedCurrency`` or ``Blocked`` when
-        there is no usable account. Reads only, so a repeat gets the same answer while the
-        balance is unchanged."""
+        there is no usable account. Moves nothing, so a repeat gets the same answer while
+        the balance is unchanged. A request with ``authenticationType`` ``OTP`` that is
+        ``RECEIVED`` gets a one-time password issued (once: a repeat keeps it). A refund
+        (``refundInfo.originalTransactionId``) is refused with 3207 unless the payer was paid
+        by the payee in that transaction (the ledger knows it by its transfer id, which pm4ml
+        peers use as the transaction id) and the money arrived."""
         money = _checked(request.amount)
+        refund_of = request.transaction_type.refund_of
+        if refund_of is not None:
+            counterparty = f"{request.payee_fsp} {request.payee}"
+            if not await self.ledger.received(refund_of, request.payer, counterparty):
+                raise Rejected(
+                    "no completed payment to refund: the payer was not paid by the payee in"
+                    " that transaction",
+                    code=ErrorCode.TXN_ID_NOT_FOUND,
+                )
         account = await self.ledger.transfer_account(request.payer, money.currency)
         limit = account.max_single_transfer
         if money.amount > account.available or (limit is not None and money.amount > limit):
             return TransactionRequestDecision(TransactionRequestState.REJECTED)
+        if request.authentication_type == "OTP":
+            await self.ledger.issue_one_time_password(request.transaction_request_id, request.payer)
         return TransactionRequestDecision(TransactionRequestState.RECEIVED)
+
+    async def check_one_time_password(self, transaction_request_id: str, value: str) -> bool:
+        """Against the password issued when the request was decided (read by the customer
+        with ``Ledger.issued_one_time_password``, the ledger's stand-in for an SMS)."""
+        return await self.ledger.check_one_time_password(transaction_request_id, value)

@@ -8,7 +8,9 @@ close, balances, audit). Database outages become ``Unavailable`` (retryable) her
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +34,7 @@ from pm4ml_ledger.schema import (
     AccountRow,
     AccountStatus,
     Direction,
+    OneTimePasswordRow,
     PostingKind,
     ReservationState,
 )
@@ -133,6 +136,24 @@ class Ledger:
         async def work(session: AsyncSession) -> ReservationState | None:
             found = await reservations.find(session, transfer_id, direction)
             return None if found is None else found.state
+
+        return await self.run(work)
+
+    async def received(self, transfer_id: str, party: PartyId, counterparty: str) -> bool:
+        """Whether ``party`` was paid by transfer ``transfer_id`` from ``counterparty`` (as
+        :meth:`reserve` recorded it) and the money arrived (``COMMITTED``)."""
+
+        async def work(session: AsyncSession) -> bool:
+            found = await reservations.find(session, transfer_id, Direction.IN)
+            if found is None or found.state != ReservationState.COMMITTED:
+                return False
+            account = await session.get(AccountRow, found.account_id)
+            return (
+                account is not None
+                and (account.id_type, account.id_value, account.sub_id)
+                == (party.id_type, party.id_value, party.sub_id or "")
+                and found.counterparty == counterparty
+            )
 
         return await self.run(work)
 
@@ -286,6 +307,42 @@ class Ledger:
         result = await self.run(work)
         logger.info("ledger: seed %s opened %d accounts", path, result.opened)
         return result
+
+    # --- one-time passwords (request to pay) -------------------------------------------
+
+    async def issue_one_time_password(self, transaction_request_id: str, party: PartyId) -> str:
+        """A six-digit password for ``party`` to approve ``transaction_request_id``; a repeat
+        returns the one issued first (a concurrent first issue is settled by the primary key
+        and :meth:`run`'s second pass)."""
+
+        async def work(session: AsyncSession) -> str:
+            row = await session.get(OneTimePasswordRow, transaction_request_id)
+            if row is None:
+                row = OneTimePasswordRow(
+                    transaction_request_id=transaction_request_id,
+                    id_type=party.id_type,
+                    id_value=party.id_value,
+                    value=f"{secrets.randbelow(1_000_000):06d}",
+                )
+                session.add(row)
+                await session.flush()
+            return row.value
+
+        return await self.run(work)
+
+    async def issued_one_time_password(self, transaction_request_id: str) -> str | None:
+        """The password issued for ``transaction_request_id`` (what the customer's phone got)."""
+
+        async def work(session: AsyncSession) -> str | None:
+            row = await session.get(OneTimePasswordRow, transaction_request_id)
+            return None if row is None else row.value
+
+        return await self.run(work)
+
+    async def check_one_time_password(self, transaction_request_id: str, value: str) -> bool:
+        """Whether ``value`` is the password issued for ``transaction_request_id``."""
+        issued = await self.issued_one_time_password(transaction_request_id)
+        return issued is not None and hmac.compare_digest(issued.encode(), value.encode())
 
     async def audit(self) -> list[str]:
         """Every broken invariant (see ``audit.py``); empty when the ledger is sound."""

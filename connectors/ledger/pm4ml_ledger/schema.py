@@ -163,6 +163,19 @@ class ReservationRow(Base):
     )
 
 
+class OneTimePasswordRow(Base):
+    """A one-time password the ledger issued to a payer for a request to pay (the SMS a real
+    CBS would send). Kept as issued: the ledger's own OTP check compares against it."""
+
+    __tablename__ = "ledger_one_time_passwords"
+
+    transaction_request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id_type: Mapped[str] = mapped_column(String(32))
+    id_value: Mapped[str] = mapped_column(String(128))
+    value: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class PostingRow(Base):
     __tablename__ = "ledger_postings"
 
