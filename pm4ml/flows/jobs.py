@@ -17,7 +17,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pm4ml.connectors import Connector, ConnectorError, TransferNotification, TransferOutcome
+from pm4ml.connectors import (
+    Connector,
+    ConnectorError,
+    TransactionRequestState,
+    TransferNotification,
+    TransferOutcome,
+)
+from pm4ml.flows.rtp_records import RequestRole
 from pm4ml.fspiop import canonical
 from pm4ml.fspiop.errors import FspiopError
 from pm4ml.fspiop.headers import ApiVersion, resource_of
@@ -34,6 +41,10 @@ DONE_BATCH_MAX = 64
 
 SEND = "send"
 CBS = "cbs"
+#: The final state of a request to pay we sent for our customer, for the CBS
+#: (``Connector.notify_transaction_request``): ``REJECTED`` when the payer DFSP refused it,
+#: ``ACCEPTED`` when a transfer paying it was committed to us.
+REQUEST_OUTCOME = "request_outcome"
 #: Each CBS operation, and the outcome its final notification reports (``Connector.notify``
 #: is called right after the operation succeeds, in the same job, if the connector has it).
 CBS_OPERATIONS: dict[str, TransferOutcome] = {
@@ -73,6 +84,19 @@ def queue_cbs(session: AsyncSession, operation: str, transfer_id: str, **argumen
     assert operation in CBS_OPERATIONS, operation
     payload = {"op": operation, "transfer_id": transfer_id, **arguments}
     return Store.add_job(session, CBS, payload, transfer_id)
+
+
+def queue_request_outcome(
+    session: AsyncSession,
+    transaction_request_id: str,
+    state: TransactionRequestState,
+    transfer_id: str | None = None,
+) -> Job:
+    """Queue telling the CBS how a request to pay ended. Queued with the state change that
+    ends it, so the CBS hears of it even across a crash; a request we did not send (no
+    payee-role record) is ignored when the job runs."""
+    payload = {"transaction_request_id": transaction_request_id, "state": str(state)}
+    return Store.add_job(session, REQUEST_OUTCOME, payload, transfer_id)
 
 
 class PermanentFailure(Exception):
@@ -116,6 +140,8 @@ class Jobs:
                 await self._send(job)
             elif job.kind == CBS:
                 await self._cbs(job.payload)
+            elif job.kind == REQUEST_OUTCOME:
+                await self._request_outcome(job)
             else:
                 raise PermanentFailure(f"unknown job kind {job.kind}")
         except PermanentFailure as exc:
@@ -197,6 +223,26 @@ class Jobs:
             raise PermanentFailure(f"connector refused {op}: {exc.message or exc}") from exc
         except FspiopError as exc:
             raise PermanentFailure(f"connector refused {op}: {exc}") from exc
+
+    async def _request_outcome(self, job: Job) -> None:
+        request_id = str(job.payload["transaction_request_id"])
+        state = TransactionRequestState(job.payload["state"])
+        async with self._store.transaction() as session:
+            row = await self._store.transaction_request(
+                session, request_id, RequestRole.PAYEE, lock=True
+            )
+            if row is None:
+                return  # paid without a request of ours (the payer DFSP named some other id)
+            if state is TransactionRequestState.ACCEPTED and job.transfer_id:
+                # Paid: the record says so and names the transfer.
+                row.state = str(state)
+                row.data = {**(row.data or {}), "paid_by": job.transfer_id}
+        try:
+            await self._connector.notify_transaction_request(request_id, state)
+        except ConnectorError as exc:
+            if exc.retryable:
+                raise
+            raise PermanentFailure(f"connector refused the request's outcome: {exc}") from exc
 
     async def cbs_operation(self, op: str, transfer_id: str, reason: str = "") -> None:
         """Run one CBS operation of :data:`CBS_OPERATIONS` and then the final notification

@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pm4ml.connectors import Role, to_fspiop_error
+from pm4ml.connectors import Role, TransactionRequestState, to_fspiop_error
 from pm4ml.flows import mapping
 from pm4ml.flows.context import Continuation, FlowContext
-from pm4ml.flows.jobs import queue_cbs
+from pm4ml.flows.jobs import queue_cbs, queue_request_outcome
 from pm4ml.flows.messages import Inbound, ReplyTo
 from pm4ml.flows.states import Direction, TransferState, check_transition
 from pm4ml.fspiop import ilp as ilp_rules
@@ -162,12 +162,9 @@ class PayeeTransfers:
         if ctx.reserve_notification:
             move(row, S.RESERVED)
             return [ctx.callback(session, to, path_of(row), fulfil_body(row), transfer_id=tid)]
-        move(row, S.COMMITTED)
-        row.completed_at = utcnow()
-        return [
-            ctx.callback(session, to, path_of(row), fulfil_body(row), transfer_id=tid),
-            queue_cbs(session, "commit_transfer", tid),
-        ]
+        then = committed(session, row)  # before the body: it carries the new state
+        callback = ctx.callback(session, to, path_of(row), fulfil_body(row), transfer_id=tid)
+        return [callback, *then]
 
     def abort(
         self, session: AsyncSession, row: Transfer, error: FspiopError, *, notify_peer: bool
@@ -210,9 +207,7 @@ class PayeeTransfers:
             if outcome == "RESERVED":
                 return lambda: ctx.jobs.run_now()  # not final yet: the sweeper asks again
             if outcome == S.COMMITTED:
-                move(row, S.COMMITTED)
-                row.completed_at = utcnow()
-                jobs.append(queue_cbs(session, "commit_transfer", transfer_id))
+                jobs.extend(committed(session, row))
             else:
                 code = ErrorCode.TRANSFER_EXPIRED if outcome == "EXPIRED" else ErrorCode.PAYEE_ERROR
                 error = FspiopError(code, f"hub reported {outcome}")
@@ -274,6 +269,20 @@ def new_row(msg: Inbound) -> Transfer:
         data={"trace": msg.trace_headers} if msg.trace_headers else {},
         created_at=utcnow(),
     )
+
+
+def committed(session: AsyncSession, row: Transfer) -> list[Job]:
+    """Make an inbound transfer ``COMMITTED`` and queue what follows: the CBS commit and, when
+    it pays a request to pay, the request's outcome."""
+    move(row, S.COMMITTED)
+    row.completed_at = utcnow()
+    jobs = [queue_cbs(session, "commit_transfer", row.transfer_id)]
+    if row.transaction_request_id:
+        accepted = TransactionRequestState.ACCEPTED
+        jobs.append(
+            queue_request_outcome(session, row.transaction_request_id, accepted, row.transfer_id)
+        )
+    return jobs
 
 
 def take_quote(row: Transfer, quote: Quote) -> None:

@@ -24,10 +24,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pm4ml.connectors import PartyId
+from pm4ml.connectors import PartyId, TransactionRequestState
 from pm4ml.flows import mapping
 from pm4ml.flows.asking import Answer, Ask, ask
 from pm4ml.flows.context import FlowContext
+from pm4ml.flows.jobs import queue_request_outcome
 from pm4ml.flows.payer_requests import PayerRequests
 from pm4ml.flows.rtp_records import (
     RequestRole,
@@ -38,7 +39,7 @@ from pm4ml.flows.rtp_records import (
 )
 from pm4ml.fspiop import models as fspiop
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
-from pm4ml.store.schema import TransactionRequestRow
+from pm4ml.store.schema import Job, TransactionRequestRow
 from pm4ml.transport.bus import BusMessage
 from pm4ml.transport.client import Sent
 
@@ -216,7 +217,8 @@ class PayeeRequestsToPay:
             return await self._ended(request_id, result, answer)
         result.answer = answer
         async with self.ctx.store.transaction() as session:
-            record_decision(await self._row(session, request_id), answer.body)
+            jobs = decided(session, await self._row(session, request_id), answer.body)
+        await self.ctx.jobs.run_now(*jobs)
         return result
 
     async def _row(self, session: AsyncSession, request_id: str) -> TransactionRequestRow:
@@ -293,10 +295,24 @@ async def record_late_answer(ctx: FlowContext, request_id: str, source: str, bod
     """Store the payer DFSP's ``PUT /transactionRequests/{ID}`` on our request even when no
     flow waits for it any more (it gave up: ``TIMEOUT``, or its process died), so the record
     says what the payer DFSP decided."""
+    jobs: list[Job] = []
     async with ctx.store.transaction() as session:
         row = await ctx.store.transaction_request(session, request_id, RequestRole.PAYEE, lock=True)
         if row is None or row.peer_fsp != source or not isinstance(body, dict):
             return
         if row.state in (RequestState.REQUEST_SENT, RequestState.TIMEOUT):
-            record_decision(row, body)
+            jobs = decided(session, row, body)
             row.last_error_code = row.last_error_description = None
+    await ctx.jobs.run_now(*jobs)
+
+
+def decided(
+    session: AsyncSession, row: TransactionRequestRow, answer: Mapping[str, Any]
+) -> list[Job]:
+    """Store the payer DFSP's decision on our request; a refusal ends it, and the CBS is told
+    (``Connector.notify_transaction_request``). Acceptance is told when the payment arrives."""
+    record_decision(row, answer)
+    if row.state != RequestState.REJECTED:
+        return []
+    rejected = TransactionRequestState.REJECTED
+    return [queue_request_outcome(session, row.transaction_request_id, rejected)]
