@@ -14,7 +14,6 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 
 from pm4ml.config import ConfigError, Settings
@@ -30,9 +29,10 @@ from pm4ml.fspiop.jws import JwsSigner, JwsVerifier
 from pm4ml.inbound.app import Background, InboundPolicy, create_inbound_app
 from pm4ml.inbound.handlers import Handlers
 from pm4ml.observability.connector_metrics import metered
-from pm4ml.observability.health import Readiness, create_metrics_app
+from pm4ml.observability.health import Readiness, create_metrics_app, gauged
 from pm4ml.observability.metrics import Metrics, MetricsMiddleware
 from pm4ml.observability.tracing import TraceContextMiddleware
+from pm4ml.observability.transfers import count_in_flight, watch_transfers
 from pm4ml.outbound.app import create_outbound_app
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
@@ -64,11 +64,6 @@ def build_bus(settings: Settings) -> Bus:
 
         return RedisBus(settings.bus_url)
     raise ConfigError("PM4ML_BUS_URL must be a redis:// URL (or unset for in-process)")
-
-
-async def _database_check(store: Store) -> None:
-    async with store.engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
 
 
 async def _certificates_check(settings: Settings, metrics: Metrics) -> None:
@@ -129,6 +124,7 @@ class Runtime:
         engine = create_engine(settings.effective_database_url)
         store = Store(engine)
         metrics = Metrics()
+        watch_transfers(engine, metrics)
         connector = metered(connector or build_connector(settings, engine), metrics)
         client = FspiopClient(
             ClientOptions(
@@ -154,6 +150,7 @@ class Runtime:
             callback_wait_seconds=settings.callback_wait_seconds_max,
             reserve_notification=settings.reserve_notification,
             connector_timeout_seconds=settings.connector_timeout_seconds,
+            observe_callback_wait=metrics.observe_callback_wait,
         )
         handlers = Handlers(ctx, bus)
         payer = PayerTransfers(
@@ -175,8 +172,15 @@ class Runtime:
         background = Background()
         metrics.track_background(background.__len__)
         readiness = Readiness(metrics)
-        readiness.add("database", lambda: _database_check(store))
-        readiness.add("bus", bus.check)
+        # The database check counts the unfinished transfers: a real query, and the source
+        # of pm4ml_transfers_in_flight.
+        database_check = gauged(
+            lambda: count_in_flight(store, metrics),
+            metrics.database_up,
+            metrics.database_check_duration,
+        )
+        readiness.add("database", database_check)
+        readiness.add("bus", gauged(bus.check, metrics.bus_up))
         readiness.add("connector", connector.check)
         readiness.add("certificates", lambda: _certificates_check(settings, metrics))
         return cls(
@@ -222,6 +226,9 @@ class Runtime:
             loop.create_task(self.ctx.jobs.work(JOB_POLL_SECONDS)),
             loop.create_task(self.ctx.jobs.flush_forever(JOB_FLUSH_SECONDS)),
             loop.create_task(self.sweeper.run(self.settings.sweeper_interval_seconds)),
+            loop.create_task(
+                self.readiness.probe_forever(self.settings.health_probe_interval_seconds)
+            ),
         ]
 
     async def stop(self) -> None:

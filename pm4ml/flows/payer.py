@@ -280,6 +280,7 @@ class PayerTransfers:
             wait_seconds=self.ctx.callback_wait_seconds,
             trace=(row.data or {}).get("trace") or None,
             record=record,
+            observe_wait=self.ctx.observe_callback_wait,
             final=transfer_answer_is_final if key.startswith("transfers/") else None,
         )
 
