@@ -8,6 +8,8 @@ the flushed ``Transfer`` rows whose ``state`` changed to a final one and, only o
 transaction committed, counts them into ``pm4ml_transfers_total{direction,outcome}`` and
 ``pm4ml_transfer_duration_seconds{direction}`` (``created_at`` to ``completed_at``). A rolled
 back transaction counts nothing; a transfer is counted once, by the replica that ended it.
+Each end is also one INFO log event (id, direction, outcome, duration: never a body), written
+in the context of the work that ended it, so it carries that request's trace id.
 
 The listener is registered on SQLAlchemy's ``Session`` class (the sync session under every
 ``AsyncSession``) and finds the runtime's metrics by the session's engine, so two runtimes in
@@ -21,6 +23,7 @@ wrong as soon as one replica starts a transfer and another one ends it.
 
 from __future__ import annotations
 
+import logging
 import threading
 from itertools import chain
 from typing import Any
@@ -36,7 +39,8 @@ from pm4ml.observability.metrics import Metrics
 from pm4ml.store.repo import Store
 from pm4ml.store.schema import Transfer, utcnow
 
-_ENDED = "pm4ml_transfers_ended"  # session.info key: (direction, outcome, seconds) per row
+log = logging.getLogger(__name__)
+_ENDED = "pm4ml_transfers_ended"  # session.info key: (id, direction, outcome, seconds) per row
 _FINAL = frozenset(str(state) for state in FINAL_STATES)
 _watched: WeakKeyDictionary[Engine, Metrics] = WeakKeyDictionary()
 _install_lock = threading.Lock()
@@ -67,7 +71,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             continue
         seconds = ((row.completed_at or utcnow()) - row.created_at).total_seconds()
         ended = session.info.setdefault(_ENDED, [])
-        ended.append((str(row.direction), str(row.state), max(seconds, 0.0)))
+        ended.append((row.transfer_id, str(row.direction), str(row.state), max(seconds, 0.0)))
 
 
 def _after_commit(session: Session) -> None:
@@ -77,9 +81,10 @@ def _after_commit(session: Session) -> None:
     metrics = _watched.get(session.bind) if isinstance(session.bind, Engine) else None
     if metrics is None:
         return
-    for direction, outcome, seconds in ended:
+    for transfer_id, direction, outcome, seconds in ended:
         metrics.transfers.labels(direction, outcome).inc()
         metrics.transfer_duration.labels(direction).observe(seconds)
+        log.info("transfer %s %s %s after %.3f s", transfer_id, direction, outcome, seconds)
 
 
 def _after_rollback(session: Session) -> None:
