@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 
@@ -31,6 +31,7 @@ from pm4ml.inbound.handlers import Handlers
 from pm4ml.observability.connector_metrics import metered
 from pm4ml.observability.health import Readiness, create_metrics_app, gauged
 from pm4ml.observability.metrics import Metrics, MetricsMiddleware
+from pm4ml.observability.otel_config import otlp_traces_endpoint, service_name
 from pm4ml.observability.tracing import TraceContextMiddleware
 from pm4ml.observability.transfers import count_in_flight, watch_transfers
 from pm4ml.outbound.app import create_outbound_app
@@ -40,6 +41,9 @@ from pm4ml.tls.expiry import report_expiry
 from pm4ml.tls.settings import client_tls
 from pm4ml.transport.bus import Bus, LocalBus
 from pm4ml.transport.client import ClientOptions, FspiopClient
+
+if TYPE_CHECKING:
+    from pm4ml.observability.otel import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,17 @@ def build_bus(settings: Settings) -> Bus:
 
         return RedisBus(settings.bus_url)
     raise ConfigError("PM4ML_BUS_URL must be a redis:// URL (or unset for in-process)")
+
+
+def build_tracing(settings: Settings) -> Tracing | None:
+    """OpenTelemetry spans when an OTLP endpoint is configured; else None, and OpenTelemetry
+    is not even imported."""
+    endpoint = otlp_traces_endpoint(settings, os.environ)
+    if endpoint is None:
+        return None
+    from pm4ml.observability.otel import Tracing
+
+    return Tracing(endpoint, service_name(settings, os.environ), settings.dfsp_id)
 
 
 async def _certificates_check(settings: Settings, metrics: Metrics) -> None:
@@ -101,6 +116,7 @@ class Runtime:
     requests: PayerRequests
     metrics: Metrics
     readiness: Readiness
+    tracing: Tracing | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -125,7 +141,12 @@ class Runtime:
         store = Store(engine)
         metrics = Metrics()
         watch_transfers(engine, metrics)
-        connector = metered(connector or build_connector(settings, engine), metrics)
+        tracing = build_tracing(settings)
+        connector = metered(
+            connector or build_connector(settings, engine),
+            metrics,
+            tracing.connector_call if tracing is not None else None,
+        )
         client = FspiopClient(
             ClientOptions(
                 base_url=settings.peer_endpoint,
@@ -137,6 +158,7 @@ class Runtime:
             ),
             signer,
             observe=metrics.observe_fspiop,
+            spans=tracing,
         )
         bus = build_bus(settings)
         jobs = Jobs(store, client, connector)
@@ -198,19 +220,28 @@ class Runtime:
             requests=PayerRequests(ctx, client, bus, ApiVersion.parse(settings.fspiop_version)),
             metrics=metrics,
             readiness=readiness,
+            tracing=tracing,
         )
 
     def inbound_app(self) -> Starlette:
         app = create_inbound_app(self.handlers, self.policy, self.background)
+        self._add_spans(app, "inbound")
         app.add_middleware(TraceContextMiddleware)
         app.add_middleware(MetricsMiddleware, metrics=self.metrics, server="inbound")
         return app
 
     def outbound_app(self) -> Starlette:
         app = create_outbound_app(self.payer, self.requests)
+        self._add_spans(app, "outbound")
         app.add_middleware(TraceContextMiddleware)
         app.add_middleware(MetricsMiddleware, metrics=self.metrics, server="outbound")
         return app
+
+    def _add_spans(self, app: Starlette, server: str) -> None:
+        if self.tracing is not None:
+            from pm4ml.observability.otel import SpanMiddleware
+
+            app.add_middleware(SpanMiddleware, tracing=self.tracing, server=server)
 
     def metrics_app(self) -> Starlette:
         """``/metrics``, ``/health/live``, ``/health/ready`` (the ops port)."""
@@ -245,3 +276,5 @@ class Runtime:
         await self.bus.close()
         await self.connector.close()
         await self.store.engine.dispose()
+        if self.tracing is not None:
+            await self.tracing.shutdown()
