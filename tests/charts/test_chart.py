@@ -29,6 +29,8 @@ PRODUCTION: dict[str, Any] = {
     "ingress": {"enabled": True, "host": "dfspa.example", "tls": {"caSecret": "hub/ca"}},
     "autoscaling": {"enabled": True},
     "serviceMonitor": {"enabled": True},
+    "networkPolicy": {"enabled": True},
+    "image": {"repository": "registry.example/pm4ml", "digest": "sha256:" + "ab" * 32},
 }
 
 
@@ -70,6 +72,7 @@ def test_production_values_wire_everything() -> None:
         "HorizontalPodAutoscaler",
         "Ingress",
         "Job",
+        "NetworkPolicy",
         "PodDisruptionBudget",
         "Secret",
         "Service",
