@@ -46,8 +46,9 @@ def current_request() -> tuple[str, str] | None:
 
 
 def set_transfer_id(transfer_id: str) -> None:
-    """Name the transfer the current request (or background work) is about, for the logs.
-    Work the request starts afterwards inherits it; the request's own context ends with it."""
+    """Name the transfer the request being served is about, for the logs. Work the request
+    starts afterwards inherits it; :class:`TraceContextMiddleware` restores the previous
+    value when the request ends, so call it only while serving a request."""
     _transfer_id.set(transfer_id)
 
 

@@ -34,7 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
-from pm4ml.flows.states import FINAL_STATES, Direction
+from pm4ml.flows.states import FINAL_STATES, Direction, TransferState
 from pm4ml.observability.metrics import Metrics
 from pm4ml.store.repo import Store
 from pm4ml.store.schema import Transfer, utcnow
@@ -42,6 +42,9 @@ from pm4ml.store.schema import Transfer, utcnow
 log = logging.getLogger(__name__)
 _ENDED = "pm4ml_transfers_ended"  # session.info key: (id, direction, outcome, seconds) per row
 _FINAL = frozenset(str(state) for state in FINAL_STATES)
+# Listed, not "NOT IN final": the (state, expiration) index then finds the few unfinished
+# rows without reading every transfer ever made, at every probe.
+_UNFINISHED = sorted(str(state) for state in TransferState if state not in FINAL_STATES)
 _watched: WeakKeyDictionary[Engine, Metrics] = WeakKeyDictionary()
 _install_lock = threading.Lock()
 _installed = False
@@ -96,7 +99,7 @@ async def count_in_flight(store: Store, metrics: Metrics) -> None:
     not final, per direction (the query also proves the database answers)."""
     query = (
         select(Transfer.direction, func.count())
-        .where(Transfer.state.not_in(sorted(_FINAL)))
+        .where(Transfer.state.in_(_UNFINISHED))
         .group_by(Transfer.direction)
     )
     async with store.reading() as session:

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pm4ml.config import load_settings
+from pm4ml.config import ConfigError, load_settings
 from pm4ml.observability.otel_config import otlp_traces_endpoint, service_name
 from tests.e2e.conftest import PairFactory
 from tests.e2e.test_pm4ml_pair import settle
@@ -143,6 +143,8 @@ def test_the_endpoint_follows_the_opentelemetry_conventions() -> None:
     assert otlp_traces_endpoint(settings, {**full, "OTEL_SDK_DISABLED": "true"}) is None
     own = load_settings(otel_exporter_otlp_endpoint="http://own:4318")
     assert otlp_traces_endpoint(own, full) == "http://own:4318/v1/traces"
+    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_ENDPOINT"):
+        load_settings(otel_exporter_otlp_endpoint="collector:4317")
     assert service_name(settings, {}) == "pm4ml"
     assert service_name(settings, {"OTEL_SERVICE_NAME": "dfsp-a"}) == "dfsp-a"
 
@@ -151,7 +153,7 @@ def test_without_an_exporter_opentelemetry_is_not_imported() -> None:
     code = (
         "import sys\n"
         "import pm4ml.cli, pm4ml.server, pm4ml.runtime\n"
-        "from pm4ml.config import load_settings\n"
+        "from pm4ml.config import ConfigError, load_settings\n"
         "assert pm4ml.runtime.build_tracing(load_settings()) is None\n"
         "loaded = sorted(m for m in sys.modules if m.startswith('opentelemetry'))\n"
         "assert not loaded, loaded\n"
