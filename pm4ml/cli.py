@@ -139,9 +139,7 @@ def connectors_list() -> None:
 def serve() -> None:
     """Run the inbound FSPIOP server, the outbound API, the portal and the metrics/health
     server until stopped."""
-    import logging
-
-    from pm4ml.observability.tracing import TraceIdFilter
+    from pm4ml.observability.logs import configure_logging
     from pm4ml.ops.app import create_ops_app
     from pm4ml.ops.schema import upgrade_ops
     from pm4ml.runtime import Runtime
@@ -150,13 +148,7 @@ def serve() -> None:
     from pm4ml.tls.settings import server_tls
 
     settings = settings_or_exit()
-    handler = logging.StreamHandler()
-    handler.addFilter(TraceIdFilter())
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s trace=%(trace_id)s %(message)s",
-        handlers=[handler],
-    )
+    configure_logging(settings.log_level, settings.log_format)
     try:
         if settings.database_migrate_on_start:
             upgrade_all(settings)

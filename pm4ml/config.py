@@ -280,6 +280,27 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."
     )
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto",
+        description="Log lines as JSON objects (json), human-readable text (text), or text "
+        "when stderr is a terminal and JSON otherwise (auto).",
+    )
+    health_probe_interval_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="How often the readiness checks run in the background to refresh the "
+        "health gauges (pm4ml_database_up, pm4ml_bus_up, pm4ml_transfers_in_flight, ...).",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="OTLP/HTTP collector base URL (spans go to <url>/v1/traces). Unset: the "
+        "standard OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT are used; "
+        "none set: no spans, no OpenTelemetry loaded.",
+    )
+    otel_service_name: str | None = Field(
+        None,
+        description="service.name of the spans. Unset: OTEL_SERVICE_NAME, else pm4ml.",
+    )
 
     @field_validator("ilp_version")
     @classmethod
@@ -307,6 +328,13 @@ class Settings(BaseSettings):
         if "openid" not in self.ops_oidc_scopes.split():
             raise ValueError("PM4ML_OPS_OIDC_SCOPES must include openid")
         return self
+
+    @field_validator("otel_exporter_otlp_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (OTLP over HTTP)")
+        return value
 
     @property
     def effective_database_url(self) -> str:

@@ -35,6 +35,7 @@ from rich.console import Console
 from pm4ml.certs.devpki import DevTls, dev_tls
 from pm4ml.config import ConfigError, Settings, load_settings
 from pm4ml.connectors import PartyId
+from pm4ml.observability.logs import configure_logging
 from pm4ml.ops.app import create_ops_app
 from pm4ml.ops.demo_user import DEMO_ADMIN, PASSWORD_FILE, ensure_demo_admin
 from pm4ml.runtime import Runtime
@@ -288,6 +289,8 @@ def main(
         return 2
     try:
         settings = prepare(data_dir, sockets, mtls=mtls)
+        own = settings[PAYER_FSP]
+        configure_logging(own.log_level, own.log_format)
         return loop_runner(run_demo(settings, sockets, console, amount, exit_after))
     except (ConfigError, LookupError, TypeError, OSError, RuntimeError) as exc:
         errors.print(f"[red]error:[/red] {exc}", highlight=False)

@@ -12,9 +12,8 @@ import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 
 from pm4ml.config import ConfigError, Settings
@@ -32,9 +31,11 @@ from pm4ml.fspiop.jws_ring import RingSigner
 from pm4ml.inbound.app import Background, InboundPolicy, create_inbound_app
 from pm4ml.inbound.handlers import Handlers
 from pm4ml.observability.connector_metrics import metered
-from pm4ml.observability.health import Readiness, create_metrics_app
+from pm4ml.observability.health import Readiness, create_metrics_app, gauged
 from pm4ml.observability.metrics import Metrics, MetricsMiddleware
+from pm4ml.observability.otel_config import otlp_traces_endpoint, service_name
 from pm4ml.observability.tracing import TraceContextMiddleware
+from pm4ml.observability.transfers import count_in_flight, watch_transfers
 from pm4ml.outbound.app import create_outbound_app
 from pm4ml.store.engine import create_engine
 from pm4ml.store.repo import Store
@@ -42,6 +43,9 @@ from pm4ml.tls.expiry import report_expiry
 from pm4ml.tls.settings import client_tls
 from pm4ml.transport.bus import Bus, LocalBus
 from pm4ml.transport.client import ClientOptions, FspiopClient
+
+if TYPE_CHECKING:
+    from pm4ml.observability.otel import Tracing
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +72,15 @@ def build_bus(settings: Settings) -> Bus:
     raise ConfigError("PM4ML_BUS_URL must be a redis:// URL (or unset for in-process)")
 
 
-async def _database_check(store: Store) -> None:
-    async with store.engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+def build_tracing(settings: Settings) -> Tracing | None:
+    """OpenTelemetry spans when an OTLP endpoint is configured; else None, and OpenTelemetry
+    is not even imported."""
+    endpoint = otlp_traces_endpoint(settings, os.environ)
+    if endpoint is None:
+        return None
+    from pm4ml.observability.otel import Tracing
+
+    return Tracing(endpoint, service_name(settings, os.environ), settings.dfsp_id)
 
 
 async def _certificates_check(settings: Settings, metrics: Metrics) -> None:
@@ -108,6 +118,7 @@ class Runtime:
     requests: PayerRequests
     metrics: Metrics
     readiness: Readiness
+    tracing: Tracing | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -132,7 +143,13 @@ class Runtime:
         engine = create_engine(settings.effective_database_url)
         store = Store(engine)
         metrics = Metrics()
-        connector = metered(connector or build_connector(settings, engine), metrics)
+        watch_transfers(engine, metrics)
+        tracing = build_tracing(settings)
+        connector = metered(
+            connector or build_connector(settings, engine),
+            metrics,
+            tracing.connector_call if tracing is not None else None,
+        )
         client = FspiopClient(
             ClientOptions(
                 base_url=settings.peer_endpoint,
@@ -144,6 +161,7 @@ class Runtime:
             ),
             signer,
             observe=metrics.observe_fspiop,
+            spans=tracing,
         )
         bus = build_bus(settings)
         jobs = Jobs(store, client, connector)
@@ -157,6 +175,7 @@ class Runtime:
             callback_wait_seconds=settings.callback_wait_seconds_max,
             reserve_notification=settings.reserve_notification,
             connector_timeout_seconds=settings.connector_timeout_seconds,
+            observe_callback_wait=metrics.observe_callback_wait,
         )
         handlers = Handlers(ctx, bus)
         payer = PayerTransfers(
@@ -178,8 +197,15 @@ class Runtime:
         background = Background()
         metrics.track_background(background.__len__)
         readiness = Readiness(metrics)
-        readiness.add("database", lambda: _database_check(store))
-        readiness.add("bus", bus.check)
+        # The database check counts the unfinished transfers: a real query, and the source
+        # of pm4ml_transfers_in_flight.
+        database_check = gauged(
+            lambda: count_in_flight(store, metrics),
+            metrics.database_up,
+            metrics.database_check_duration,
+        )
+        readiness.add("database", database_check)
+        readiness.add("bus", gauged(bus.check, metrics.bus_up))
         readiness.add("connector", connector.check)
         readiness.add("certificates", lambda: _certificates_check(settings, metrics))
         return cls(
@@ -197,10 +223,12 @@ class Runtime:
             requests=PayerRequests(ctx, client, bus, ApiVersion.parse(settings.fspiop_version)),
             metrics=metrics,
             readiness=readiness,
+            tracing=tracing,
         )
 
     def inbound_app(self) -> Starlette:
         app = create_inbound_app(self.handlers, self.policy, self.background)
+        self._add_spans(app, "inbound")
         app.add_middleware(TraceContextMiddleware)
         app.add_middleware(MetricsMiddleware, metrics=self.metrics, server="inbound")
         return app
@@ -213,9 +241,16 @@ class Runtime:
             otp_attempts_max=settings.otp_attempts_max,
         )
         app = create_outbound_app(self.payer, self.requests, rtp)
+        self._add_spans(app, "outbound")
         app.add_middleware(TraceContextMiddleware)
         app.add_middleware(MetricsMiddleware, metrics=self.metrics, server="outbound")
         return app
+
+    def _add_spans(self, app: Starlette, server: str) -> None:
+        if self.tracing is not None:
+            from pm4ml.observability.otel import SpanMiddleware
+
+            app.add_middleware(SpanMiddleware, tracing=self.tracing, server=server)
 
     def metrics_app(self) -> Starlette:
         """``/metrics``, ``/health/live``, ``/health/ready`` (the ops port)."""
@@ -231,6 +266,9 @@ class Runtime:
             loop.create_task(self.ctx.jobs.work(JOB_POLL_SECONDS)),
             loop.create_task(self.ctx.jobs.flush_forever(JOB_FLUSH_SECONDS)),
             loop.create_task(self.sweeper.run(self.settings.sweeper_interval_seconds)),
+            loop.create_task(
+                self.readiness.probe_forever(self.settings.health_probe_interval_seconds)
+            ),
         ]
 
     async def stop(self) -> None:
@@ -247,3 +285,5 @@ class Runtime:
         await self.bus.close()
         await self.connector.close()
         await self.store.engine.dispose()
+        if self.tracing is not None:
+            await self.tracing.shutdown()

@@ -10,11 +10,13 @@ from typing import Any
 
 from pm4ml.fspiop import canonical
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
-from pm4ml.fspiop.headers import ApiVersion
-from pm4ml.transport.bus import Bus, BusMessage
+from pm4ml.fspiop.headers import ApiVersion, resource_of
+from pm4ml.transport.bus import Bus, BusMessage, Waiter
 from pm4ml.transport.client import FspiopClient, NotDelivered, Sent
 
 Answer = BusMessage | FspiopError
+ObserveWait = Callable[[str, str, float], None]
+"""``(resource, outcome, seconds)``: told how each wait for a callback ended (metrics)."""
 
 
 class CallbackError(FspiopError):
@@ -43,6 +45,7 @@ async def ask(
     trace: Mapping[str, str] | None = None,
     record: Callable[[Sent], Awaitable[None]] | None = None,
     final: Callable[[BusMessage], bool] | None = None,
+    observe_wait: ObserveWait | None = None,
 ) -> Answer:
     """Send ``request`` and wait at most ``wait_seconds`` for its callback.
 
@@ -51,7 +54,9 @@ async def ask(
     answered 4xx, or was never reached); 2004 when no callback came in time; any other when
     the outcome is unknown (a 5xx, a connection lost after sending). ``record`` gets what was
     sent, for the message log. A callback that ``final`` rejects (``transferState: RESERVED``)
-    does not end the wait. The waiter subscribes before sending, so no callback is missed."""
+    does not end the wait. The waiter subscribes before sending, so no callback is missed.
+    ``observe_wait`` hears how the wait for the callback ended (not called when the request
+    was refused: nothing was waited for)."""
     data = canonical.dumps(request.body) if request.body is not None else None
     loop = asyncio.get_running_loop()
     async with bus.waiter(request.key) as waiter:
@@ -73,23 +78,44 @@ async def ask(
             if sent.status_code < 500:
                 return NotDelivered(refusal.code, refusal.description, code_text=refusal.code_text)
             return refusal
-        deadline = loop.time() + wait_seconds
-        while (remaining := deadline - loop.time()) > 0:
-            try:
-                message = await waiter.get(remaining)
-            except TimeoutError:
-                break
-            if message.kind == "error":
-                sent_error = FspiopError.from_body(message.body)
-                return CallbackError(
-                    sent_error.code,
-                    sent_error.description,
-                    extensions=sent_error.extensions,
-                    code_text=sent_error.code_text,
-                )
-            if final is None or final(message):
-                return message
-    return FspiopError(ErrorCode.SERVER_TIMED_OUT, f"no answer to {request.method} {request.path}")
+        started = loop.time()
+        answer = await _wait(waiter, started + wait_seconds, final)
+        if observe_wait is not None:
+            outcome = (
+                "timeout"
+                if answer is None
+                else "error"
+                if isinstance(answer, CallbackError)
+                else "answered"
+            )
+            observe_wait(resource_of(request.path), outcome, loop.time() - started)
+    if answer is None:
+        text = f"no answer to {request.method} {request.path}"
+        return FspiopError(ErrorCode.SERVER_TIMED_OUT, text)
+    return answer
+
+
+async def _wait(
+    waiter: Waiter, deadline: float, final: Callable[[BusMessage], bool] | None
+) -> BusMessage | CallbackError | None:
+    """The callback (or error callback) that ends the wait; None when none came in time."""
+    loop = asyncio.get_running_loop()
+    while (remaining := deadline - loop.time()) > 0:
+        try:
+            message = await waiter.get(remaining)
+        except TimeoutError:
+            return None
+        if message.kind == "error":
+            sent_error = FspiopError.from_body(message.body)
+            return CallbackError(
+                sent_error.code,
+                sent_error.description,
+                extensions=sent_error.extensions,
+                code_text=sent_error.code_text,
+            )
+        if final is None or final(message):
+            return message
+    return None
 
 
 def response_headers(message: BusMessage) -> dict[str, str]:

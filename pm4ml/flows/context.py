@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm4ml.connectors import Connector, Unavailable
+from pm4ml.flows.asking import ObserveWait
 from pm4ml.flows.jobs import Jobs, queue_send
 from pm4ml.flows.messages import Inbound, ReplyTo
 from pm4ml.fspiop.errors import FspiopError
@@ -42,6 +43,8 @@ class FlowContext:
     reserve_notification: bool = False
     connector_timeout_seconds: float = 10.0
     clock: Callable[[], datetime] = field(default=utc_now)
+    #: Passed to every :func:`pm4ml.flows.asking.ask` (callback wait metrics).
+    observe_callback_wait: ObserveWait | None = None
 
     async def cbs(self, call: Awaitable[T]) -> T:
         """Await a connector call, bounded: a CBS that does not answer in time is

@@ -25,6 +25,7 @@ from pm4ml.flows.states import Direction, TransferState, check_transition
 from pm4ml.fspiop import ilp as ilp_rules
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.fspiop.headers import ApiVersion
+from pm4ml.observability.tracing import set_transfer_id
 from pm4ml.store.schema import Job, Quote, Transfer, utcnow
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class PayeeTransfers:
     async def on_post_transfer(self, msg: Inbound) -> Continuation:
         ctx = self.ctx
         transfer_id = str(msg.json["transferId"])
+        set_transfer_id(transfer_id)
         async with ctx.store.transaction() as session:
             ctx.log_inbound(session, msg, transfer_id=transfer_id)
             row = await ctx.store.transfer(session, transfer_id, lock=True)

@@ -27,6 +27,7 @@ from pm4ml.flows.rtp_records import needs_authorization
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.fspiop.headers import V1_1, ApiVersion
+from pm4ml.observability.tracing import set_transfer_id
 from pm4ml.store.schema import Job, Transfer, utcnow
 from pm4ml.transport.bus import Bus, BusMessage
 from pm4ml.transport.client import FspiopClient, NotDelivered, Sent
@@ -111,6 +112,7 @@ class PayerTransfers:
 
     async def proceed(self, transfer_id: str) -> Transfer:
         """Run the transfer from its stored state until it is final or waits for the caller."""
+        set_transfer_id(transfer_id)
         row = await self.ctx.store.existing_transfer(transfer_id)
         if row.state == S.PARTY_LOOKUP_SENT:
             row = await self._lookup(row)
@@ -289,6 +291,7 @@ class PayerTransfers:
             wait_seconds=self.ctx.callback_wait_seconds,
             trace=(row.data or {}).get("trace") or None,
             record=record,
+            observe_wait=self.ctx.observe_callback_wait,
             final=transfer_answer_is_final if key.startswith("transfers/") else None,
         )
 

@@ -289,6 +289,7 @@ class PayerRequests:
             wait_seconds=self.ctx.callback_wait_seconds,
             trace=trace,
             record=record,
+            observe_wait=self.ctx.observe_callback_wait,
             final=final,
         )
 

@@ -223,6 +223,7 @@ class PayerAuthorization:
             wait_seconds=self.ctx.callback_wait_seconds,
             trace=(row.data or {}).get("trace") or None,
             record=record,
+            observe_wait=self.ctx.observe_callback_wait,
         )
         if isinstance(answer, FspiopError):
             return answer

@@ -288,6 +288,7 @@ class PayeeRequestsToPay:
             wait_seconds=self.ctx.callback_wait_seconds,
             trace=trace,
             record=record,
+            observe_wait=self.ctx.observe_callback_wait,
         )
 
 

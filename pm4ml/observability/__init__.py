@@ -1,1 +1,2 @@
-"""Operational signals: Prometheus metrics, liveness and readiness, trace context."""
+"""Operational signals: Prometheus metrics, liveness and readiness, trace context and
+OpenTelemetry spans, structured logs."""

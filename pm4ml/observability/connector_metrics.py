@@ -1,10 +1,11 @@
-"""Connector call latency and outcome, measured by wrapping the connector the runtime builds
-(the flows are unchanged: they call the wrapper as they would the connector)."""
+"""Connector call latency and outcome, measured (and, with OpenTelemetry configured, spanned)
+by wrapping the connector the runtime builds (the flows are unchanged: they call the wrapper
+as they would the connector)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pm4ml.connectors import (
@@ -23,6 +24,8 @@ from pm4ml.connectors import (
 from pm4ml.observability.metrics import Metrics
 
 T = TypeVar("T")
+SpanCall = Callable[[str, Awaitable[Any]], Awaitable[Any]]
+"""``(operation, call)``: the call, awaited inside a span (OpenTelemetry, when configured)."""
 
 
 class ConnectorMetrics:
@@ -30,14 +33,18 @@ class ConnectorMetrics:
     ``ok`` or the exception's class name, a set bounded by the connector's code) and
     ``pm4ml_connector_call_duration_seconds{operation}``."""
 
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: Metrics, span: SpanCall | None = None) -> None:
         self.calls = metrics.connector_calls
         self.duration = metrics.connector_duration
+        self.span = span
 
-    async def timed(self, operation: str, call: Awaitable[T]) -> T:
+    async def timed(self, operation: str, call: Awaitable[T], *, traced: bool = True) -> T:
         started = time.perf_counter()
         outcome = "ok"
         try:
+            if traced and self.span is not None:
+                result: T = await self.span(operation, call)
+                return result
             return await call
         except BaseException as exc:  # cancellation (the flows' timeout) is an outcome too
             outcome = type(exc).__name__
@@ -67,7 +74,8 @@ class MeteredConnector(Connector):
         await self.inner.close()
 
     async def check(self) -> None:
-        await self._metrics.timed("check", self.inner.check())
+        # A health probe every few seconds: measured, but no trace of its own each time.
+        await self._metrics.timed("check", self.inner.check(), traced=False)
 
     async def lookup_party(self, party: PartyId) -> Party:
         return await self._metrics.timed("lookup_party", self.inner.lookup_party(party))
@@ -128,9 +136,10 @@ class _MeteredNotifyingConnector(MeteredConnector):
         await self._metrics.timed("notify", self.inner.notify(notification))
 
 
-def metered(inner: Connector, metrics: Metrics) -> MeteredConnector:
-    """``inner`` wrapped. ``notify`` is overridden only when ``inner`` overrides it: the job
-    queue skips notifications for connectors that do not take them (jobs.py)."""
+def metered(inner: Connector, metrics: Metrics, span: SpanCall | None = None) -> MeteredConnector:
+    """``inner`` wrapped (each call also spanned by ``span`` when given). ``notify`` is
+    overridden only when ``inner`` overrides it: the job queue skips notifications for
+    connectors that do not take them (jobs.py)."""
     notifies = type(inner).notify is not Connector.notify
     cls = _MeteredNotifyingConnector if notifies else MeteredConnector
-    return cls(inner, ConnectorMetrics(metrics))
+    return cls(inner, ConnectorMetrics(metrics, span))

@@ -3,16 +3,20 @@
 neither the hub nor the DFSP's own systems reach it through the FSPIOP or outbound ports.
 
 Liveness only says the event loop answers. Readiness runs every check concurrently, each
-bounded by a timeout, and answers 503 naming the components that failed.
+bounded by a timeout, and answers 503 naming the components that failed. The same checks also
+run periodically in the background (:meth:`Readiness.probe_forever`), so the health gauges
+(``pm4ml_ready``, ``pm4ml_database_up``, ``pm4ml_bus_up``, ...) stay current when nothing
+calls ``/health/ready`` (a plain ``pm4ml serve``, the demo).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,6 +40,13 @@ class Readiness:
         self.metrics = metrics
         self.seconds_max = seconds_max
         self._checks: dict[str, Check] = {}
+
+    async def probe_forever(self, interval_seconds: float) -> None:
+        """Run every check each ``interval_seconds`` until cancelled (the outcomes go to the
+        gauges and, for failures, to the log)."""
+        while True:
+            await self.run()
+            await asyncio.sleep(interval_seconds)
 
     def add(self, name: str, check: Check) -> None:
         self._checks[name] = check
@@ -63,6 +74,24 @@ class Readiness:
         if outcome != "ok":
             log.warning("readiness check %s failed: %s", name, outcome)
         return outcome
+
+
+def gauged(check: Check, up: Gauge, seconds: Gauge | None = None) -> Check:
+    """``check`` that also sets ``up`` to 1 or 0 (a timeout, which cancels it, counts as 0)
+    and ``seconds`` to how long it took."""
+
+    async def run() -> None:
+        started = time.perf_counter()
+        passed = False
+        try:
+            await check()
+            passed = True
+        finally:
+            up.set(1.0 if passed else 0.0)
+            if seconds is not None:
+                seconds.set(time.perf_counter() - started)
+
+    return run
 
 
 def create_metrics_app(metrics: Metrics, readiness: Readiness) -> Starlette:

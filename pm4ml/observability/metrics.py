@@ -21,6 +21,8 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 # Callbacks and connector calls usually take milliseconds, but a slow hub or CBS goes up to
 # the configured timeouts (tens of seconds); the buckets cover both ends.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+# A transfer may wait for its caller's acceptance or end by expiry (the sweeper): minutes.
+TRANSFER_BUCKETS = (*LATENCY_BUCKETS, 120.0, 300.0, 900.0)
 
 
 class Metrics:
@@ -93,6 +95,51 @@ class Metrics:
             ["component"],
             registry=r,
         )
+        self.transfers = Counter(
+            "pm4ml_transfers",
+            "Transfers that reached a final state, by direction (INBOUND: we are the payee, "
+            "OUTBOUND: we are the payer) and outcome (COMMITTED, ABORTED, FAILED).",
+            ["direction", "outcome"],
+            registry=r,
+        )
+        self.transfer_duration = Histogram(
+            "pm4ml_transfer_duration_seconds",
+            "Time from a transfer's creation to its final state, by direction.",
+            ["direction"],
+            buckets=TRANSFER_BUCKETS,
+            registry=r,
+        )
+        self.transfers_in_flight = Gauge(
+            "pm4ml_transfers_in_flight",
+            "Stored transfers not in a final state, by direction (counted in the database "
+            "by the health probe: the same total on every replica).",
+            ["direction"],
+            registry=r,
+        )
+        self.callback_wait = Histogram(
+            "pm4ml_callback_wait_seconds",
+            "Time from an FSPIOP request being accepted by the hub to the end of the wait "
+            "for its callback, by resource and outcome (answered, error, timeout).",
+            ["resource", "outcome"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.database_up = Gauge(
+            "pm4ml_database_up",
+            "1 when the database answered the last health probe, else 0.",
+            registry=r,
+        )
+        self.database_check_duration = Gauge(
+            "pm4ml_database_check_duration_seconds",
+            "How long the last health probe's database query took.",
+            registry=r,
+        )
+        self.bus_up = Gauge(
+            "pm4ml_bus_up",
+            "1 when the callback bus (Redis, or the in-process bus) passed the last health "
+            "probe, else 0.",
+            registry=r,
+        )
 
     def track_background(self, count: Callable[[], int]) -> None:
         """Read the number of background tasks at scrape time (no cost per request)."""
@@ -104,6 +151,10 @@ class Metrics:
         """Record one request the FSPIOP client sent (``status`` None: no answer)."""
         self.fspiop_requests.labels(resource, method, str(status or "error")).inc()
         self.fspiop_duration.labels(resource, method).observe(seconds)
+
+    def observe_callback_wait(self, resource: str, outcome: str, seconds: float) -> None:
+        """Record one wait for a callback (``outcome``: answered, error, timeout)."""
+        self.callback_wait.labels(resource, outcome).observe(seconds)
 
 
 class MetricsMiddleware:

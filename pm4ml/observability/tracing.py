@@ -1,4 +1,4 @@
-"""W3C trace context (``traceparent``) for logs.
+"""W3C trace context (``traceparent``) and the request being served, for logs.
 
 pm4ml passes the caller's ``traceparent``/``tracestate`` on, unchanged, to every FSPIOP request
 and callback a request causes (the flows carry them with the transfer). This module makes the
@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 NO_TRACE = "-"
 
 _current: ContextVar[str | None] = ContextVar("pm4ml_trace_id", default=None)
+_request: ContextVar[tuple[str, str] | None] = ContextVar("pm4ml_request", default=None)
+_transfer_id: ContextVar[str | None] = ContextVar("pm4ml_transfer_id", default=None)
 
 # version "00" and any future version share this prefix (W3C Trace Context, section 3.2);
 # all-zero trace and parent ids are invalid.
@@ -38,13 +40,31 @@ def trace_id_of(traceparent: str) -> str | None:
     return trace_id
 
 
+def current_request() -> tuple[str, str] | None:
+    """``(method, resource)`` of the request being served (or that started this work)."""
+    return _request.get()
+
+
+def set_transfer_id(transfer_id: str) -> None:
+    """Name the transfer the request being served is about, for the logs. Work the request
+    starts afterwards inherits it; :class:`TraceContextMiddleware` restores the previous
+    value when the request ends, so call it only while serving a request."""
+    _transfer_id.set(transfer_id)
+
+
+def current_transfer_id() -> str | None:
+    return _transfer_id.get()
+
+
 def current_trace_id() -> str | None:
     """The trace id of the request being served (or that started this background work)."""
     return _current.get()
 
 
 class TraceContextMiddleware:
-    """Sets the current trace id from the request's ``traceparent`` for the request's span."""
+    """Sets the current trace id from the request's ``traceparent``, the request's method
+    and resource (``transfers``, ``parties``...) and, for ``/transfers/{ID}``, the transfer
+    id, for the request's span."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -59,9 +79,17 @@ class TraceContextMiddleware:
                 trace_id = trace_id_of(value.decode("latin-1"))
                 break
         token = _current.set(trace_id)
+        segments = scope["path"].lstrip("/").split("/", 2)
+        request = _request.set((scope["method"], segments[0] or "/"))
+        # A transfer's callbacks, GET and PATCH name it in the path; POST carries it in the
+        # body, where the flow that reads it sets it.
+        named = segments[1] if segments[0] == "transfers" and len(segments) > 1 else None
+        transfer = _transfer_id.set(named)
         try:
             await self.app(scope, receive, send)
         finally:
+            _transfer_id.reset(transfer)
+            _request.reset(request)
             _current.reset(token)
 
 

@@ -14,11 +14,13 @@ job worker retries callbacks, which FSPIOP receivers treat idempotently).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 import aiohttp
 import httpx
@@ -37,6 +39,17 @@ BACKOFF_SECONDS_MAX = 1.0
 class NotDelivered(CommunicationError):
     """The peer certainly did not act on the request: the connection was never established,
     or the peer refused it synchronously (HTTP 4xx). Safe to give up, or to retry."""
+
+
+class RequestSpans(Protocol):
+    """Tracing of the requests sent (:class:`pm4ml.observability.otel.Tracing`)."""
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str]
+    ) -> contextlib.AbstractContextManager[Callable[[int], None]]:
+        """Spans one request; may rewrite ``headers`` (its ``traceparent``); the yielded
+        function is told the HTTP status."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -80,9 +93,10 @@ class FspiopClient:
         signer: Signer | None,
         transport: httpx.AsyncBaseTransport | None = None,
         observe: Callable[[str, str, int | None, float], None] | None = None,
+        spans: RequestSpans | None = None,
     ) -> None:
         """``observe(resource, method, status or None, seconds)`` is told about every request
-        sent (metrics)."""
+        sent (metrics); ``spans`` traces them (OpenTelemetry, when configured)."""
         if options.sign and signer is None:
             raise ValueError("signing is on but no JWS signing key is configured")
         self.options = options
@@ -90,6 +104,7 @@ class FspiopClient:
         self._observe = observe
         tls = options.ssl_context
         self._tls = tls if isinstance(tls, ReloadingClientContext) else None
+        self._spans = spans
         self._http = httpx.AsyncClient(
             base_url=options.base_url,
             timeout=httpx.Timeout(options.timeout_seconds),
@@ -154,10 +169,12 @@ class FspiopClient:
         headers = self.headers_for(
             method, path, body, destination=destination, version=version, extra=extra_headers
         )
-        if self._observe is None:
-            response = await self._request(method, path, headers, body)
+        if self._spans is None:
+            response = await self._measured(method, path, headers, body)
         else:
-            response = await self._observed(method, path, headers, body)
+            with self._spans.request(method, path, headers) as answered:
+                response = await self._measured(method, path, headers, body)
+                answered(response.status_code)
         error = None
         if not 200 <= response.status_code < 300:
             error = _error_from_response(response)
@@ -165,10 +182,11 @@ class FspiopClient:
             method, path, headers, body, response.status_code, response.content, error, sent_at
         )
 
-    async def _observed(
+    async def _measured(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None
     ) -> httpx.Response:
-        assert self._observe is not None
+        if self._observe is None:
+            return await self._request(method, path, headers, body)
         started = time.perf_counter()
         status: int | None = None
         try:

@@ -29,6 +29,9 @@ PRODUCTION: dict[str, Any] = {
     "ingress": {"enabled": True, "host": "dfspa.example", "tls": {"caSecret": "hub/ca"}},
     "autoscaling": {"enabled": True},
     "serviceMonitor": {"enabled": True},
+    "networkPolicy": {"enabled": True},
+    "otel": {"endpoint": "http://otel-collector:4318", "serviceName": "dfspa"},
+    "image": {"repository": "registry.example/pm4ml", "digest": "sha256:" + "ab" * 32},
 }
 
 
@@ -70,6 +73,7 @@ def test_production_values_wire_everything() -> None:
         "HorizontalPodAutoscaler",
         "Ingress",
         "Job",
+        "NetworkPolicy",
         "PodDisruptionBudget",
         "Secret",
         "Service",
@@ -110,6 +114,19 @@ def test_production_values_wire_everything() -> None:
     assert annotations["nginx.ingress.kubernetes.io/auth-tls-secret"] == "hub/ca"
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend["name"] == "dfspa-pm4ml-inbound"
+    assert config["data"]["PM4ML_LOG_FORMAT"] == "json"
+    assert config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+    assert config["data"]["OTEL_SERVICE_NAME"] == "dfspa"
+    (deployment,) = by_kind(documents, "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "registry.example/pm4ml@sha256:" + "ab" * 32
+    assert container["resources"]["limits"]["cpu"]
+    assert {doc["metadata"].get("namespace") for doc in documents} == {"pm4ml"}
+    (policy,) = by_kind(documents, "NetworkPolicy")
+    inbound, internal = policy["spec"]["ingress"]
+    assert [p["port"] for p in inbound["ports"]] == [4000]
+    assert "from" not in inbound  # the hub, through whichever ingress controller
+    assert internal["from"] == [{"podSelector": {}}]
 
 
 def test_sqlite_default_migrates_on_start_and_has_no_job() -> None:
@@ -117,8 +134,11 @@ def test_sqlite_default_migrates_on_start_and_has_no_job() -> None:
     assert by_kind(documents, "Job") == []
     (config,) = by_kind(documents, "ConfigMap")
     assert config["data"]["PM4ML_DATABASE_MIGRATE_ON_START"] == "true"
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in config["data"]
+    assert by_kind(documents, "NetworkPolicy") == []
     (deployment,) = by_kind(documents, "Deployment")
     assert deployment["spec"]["replicas"] == 1
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "pm4ml:0.1.0"
 
 
 def test_existing_secrets_are_referenced_not_created() -> None:
