@@ -55,6 +55,9 @@ def _uvicorn(
         lifespan="off",
         access_log=False,
         log_level=log_level.lower(),
+        # uvicorn's own records go to the root logger, so they come out in pm4ml's format
+        # (PM4ML_LOG_FORMAT) like every other line, instead of through uvicorn's handlers.
+        log_config=None,
         timeout_keep_alive=30,
         server_header=False,
         # The context is built (and kept reloaded) by pm4ml.tls, not from uvicorn's options.

@@ -5,6 +5,7 @@ it, and never a body, a signature or a key."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from pm4ml.observability.logs import configure_logging, resolve_format
 from pm4ml.observability.tracing import NO_TRACE, TraceIdFilter, trace_id_of
+from pm4ml.server import _uvicorn, bind
 from pm4ml.store.schema import Message, Transfer
 from tests.e2e.conftest import Pair, Side
 from tests.e2e.test_pm4ml_pair import settle
@@ -221,3 +223,21 @@ def test_auto_format_is_text_on_a_terminal_and_json_otherwise() -> None:
     line = terminal.getvalue()
     assert line.count("\n") == 1
     assert " WARNING pm4ml.test trace=- transfer=- plain words" in line
+
+
+async def test_uvicorns_own_lines_come_out_as_json(json_logs: io.StringIO) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # never reached
+        raise AssertionError(scope)
+
+    sock = bind("127.0.0.1", 0)
+    server = _uvicorn(app, "INFO")
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    server.should_exit = True
+    await task
+    uvicorn_events = [e for e in events(json_logs) if e["logger"].startswith("uvicorn")]
+    messages = [e["message"] for e in uvicorn_events]
+    assert any(m.startswith("Started server process") for m in messages), messages
