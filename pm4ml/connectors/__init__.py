@@ -8,6 +8,8 @@ entry-point group in its own ``pyproject.toml``::
     mybank = "mybank_connector:MyBankConnector"
 
 ``pm4ml.connectors.contract`` is the test suite every connector must pass (a pytest plugin).
+A connector that calls its core banking system over HTTP sends :func:`trace_headers` with each
+request, so the CBS's own traces join the payment's.
 """
 
 from pm4ml.connectors._errors import (
@@ -42,6 +44,7 @@ from pm4ml.connectors._types import (
     TransferNotification,
     TransferOutcome,
 )
+from pm4ml.observability.tracing import trace_headers
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -76,4 +79,5 @@ __all__ = [
     "available",
     "load",
     "to_fspiop_error",
+    "trace_headers",
 ]

@@ -34,9 +34,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm4ml.fspiop.headers import resource_of
 from pm4ml.observability.metrics import METHODS, UNMATCHED
+from pm4ml.observability.tracing import set_injector
 
 T = TypeVar("T")
 _PROPAGATOR = TraceContextTextMapPropagator()
+
+
+def _inject_current(headers: dict[str, str]) -> None:
+    """The current span's context into ``headers`` (connector requests: the connector call's
+    span is the CBS request's parent)."""
+    if trace.get_current_span().get_span_context().is_valid:
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier)
+        headers.update(carrier)
 
 
 class Tracing:
@@ -47,6 +57,7 @@ class Tracing:
         self.provider = TracerProvider(resource=resource)
         self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
         self.tracer = self.provider.get_tracer("pm4ml")
+        set_injector(_inject_current)
 
     async def flush(self) -> None:
         """Export every finished span now (the exporter blocks: off the event loop)."""

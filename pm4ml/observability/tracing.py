@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,6 +22,10 @@ NO_TRACE = "-"
 _current: ContextVar[str | None] = ContextVar("pm4ml_trace_id", default=None)
 _request: ContextVar[tuple[str, str] | None] = ContextVar("pm4ml_request", default=None)
 _transfer_id: ContextVar[str | None] = ContextVar("pm4ml_transfer_id", default=None)
+_incoming: ContextVar[dict[str, str] | None] = ContextVar("pm4ml_trace_headers", default=None)
+#: Writes the current OpenTelemetry span's context into headers; set by
+#: :mod:`pm4ml.observability.otel` when an exporter is configured, else None.
+_inject: Callable[[dict[str, str]], None] | None = None
 
 # version "00" and any future version share this prefix (W3C Trace Context, section 3.2);
 # all-zero trace and parent ids are invalid.
@@ -56,6 +61,23 @@ def current_transfer_id() -> str | None:
     return _transfer_id.get()
 
 
+def trace_headers() -> dict[str, str]:
+    """The W3C trace context headers (``traceparent``, ``tracestate``) a connector should
+    send on its own requests to the core banking system: those of the request being served
+    (or that started this work) or, with OpenTelemetry configured, the connector call's own
+    span. Empty when there is no trace."""
+    headers = dict(_incoming.get() or {})
+    if _inject is not None:
+        _inject(headers)
+    return headers
+
+
+def set_injector(inject: Callable[[dict[str, str]], None]) -> None:
+    """Let :func:`trace_headers` write the current span's context (OpenTelemetry)."""
+    global _inject
+    _inject = inject
+
+
 def current_trace_id() -> str | None:
     """The trace id of the request being served (or that started this background work)."""
     return _current.get()
@@ -74,11 +96,16 @@ class TraceContextMiddleware:
             await self.app(scope, receive, send)
             return
         trace_id = None
+        incoming: dict[str, str] = {}
         for name, value in scope["headers"]:
-            if name == b"traceparent":
-                trace_id = trace_id_of(value.decode("latin-1"))
-                break
+            if name in (b"traceparent", b"tracestate"):
+                incoming[name.decode("ascii")] = value.decode("latin-1")
+        if "traceparent" in incoming:
+            trace_id = trace_id_of(incoming["traceparent"])
+            if trace_id is None:
+                incoming = {}  # an invalid traceparent is not passed on to the CBS
         token = _current.set(trace_id)
+        headers = _incoming.set(incoming or None)
         segments = scope["path"].lstrip("/").split("/", 2)
         request = _request.set((scope["method"], segments[0] or "/"))
         # A transfer's callbacks, GET and PATCH name it in the path; POST carries it in the
@@ -90,6 +117,7 @@ class TraceContextMiddleware:
         finally:
             _transfer_id.reset(transfer)
             _request.reset(request)
+            _incoming.reset(headers)
             _current.reset(token)
 
 

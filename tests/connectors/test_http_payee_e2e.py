@@ -74,3 +74,27 @@ async def test_backend_refusal_is_the_fspiop_error(
             await env.send("POST", "/quotes", quote)
             error = await env.callback("PUT", f"/quotes/{quote['quoteId']}/error")
             assert error["errorInformation"]["errorCode"] == "5200"
+
+
+async def test_the_callers_trace_context_reaches_the_backend(
+    tmp_path: Path, database_url: str, rsa_keys: dict[str, KeyPair]
+) -> None:
+    backend = Backend()
+    backend.accounts[KEY] = Account("USD", Decimal(10))
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    traceparent = f"00-{trace_id}-00f067aa0ba902b7-01"
+    async with serve_app(backend.app()) as url:
+        connector = HttpConnector.create(ConnectorContext(settings=Settings(backend_endpoint=url)))
+        async with PayeeFactory(tmp_path, database_url, rsa_keys)(connector=connector) as env:
+            quote = quote_request("1")
+            traced = {"traceparent": traceparent, "tracestate": "bank=1"}
+            await env.send("POST", "/quotes", quote, headers=traced)
+            await env.callback("PUT", f"/quotes/{quote['quoteId']}")
+            # Without OpenTelemetry the caller's context is passed on unchanged.
+            assert backend.traceparents["POST /quoterequests"] == traceparent
+
+            untraced = quote_request("1")
+            await env.send("POST", "/quotes", untraced)
+            await env.callback("PUT", f"/quotes/{untraced['quoteId']}")
+            assert backend.requests["POST /quoterequests"] == 2
+            assert backend.traceparents["POST /quoterequests"] == traceparent  # none sent

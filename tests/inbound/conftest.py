@@ -40,10 +40,18 @@ class PayeeEnv:
     ledger: Ledger
     verifier: JwsVerifier
 
-    async def send(self, method: str, path: str, body: dict[str, Any] | None = None) -> Sent:
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Sent:
         """A signed request from ``payerfsp`` to the payee's inbound server."""
         data = canonical.dumps(body) if body is not None else None
-        return await self.payer.send(method, path, data, destination="payeefsp", version=V1_1)
+        return await self.payer.send(
+            method, path, data, destination="payeefsp", version=V1_1, extra_headers=headers
+        )
 
     async def callback(self, method: str, path: str) -> dict[str, Any]:
         """The payee's callback, after checking its signature like a real hub would."""

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from pm4ml.connectors import ConnectorError, PartyNotFound, Unavailable
+from pm4ml.connectors import ConnectorError, PartyNotFound, Unavailable, trace_headers
 from pm4ml_fineract.errors import error_for
 from pm4ml_fineract.settings import FineractSettings
 
@@ -79,7 +79,9 @@ class FineractClient:
         delay = FIRST_BACKOFF_SECONDS
         for attempt in range(self.settings.retries + 1):
             try:
-                return await self._http.request(method, path, params=params, json=body)
+                return await self._http.request(
+                    method, path, params=params, json=body, headers=trace_headers()
+                )
             except httpx.TimeoutException:
                 raise Unavailable("the core banking system did not answer in time") from None
             except httpx.ConnectError as exc:

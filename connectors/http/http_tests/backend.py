@@ -51,6 +51,8 @@ class Backend:
     #: transactionRequestId -> the state PUT /requestToPay/{ID} reported.
     rtp_states: dict[str, str] = field(default_factory=dict)
     bearer_token: str | None = None
+    #: "METHOD /first-segment" -> the ``traceparent`` header of the last such request.
+    traceparents: dict[str, str] = field(default_factory=dict)
     #: The FSP id the backend names for its own accounts in ``GET /participants``.
     fsp_id: str = "backendfsp"
     #: Parties the backend knows to be held by other FSPs (an oracle's table).
@@ -93,6 +95,8 @@ class Backend:
     async def faults(self, request: Request) -> Response | None:
         key = f"{request.method} /{request.url.path.split('/')[1]}"
         self.requests[key] += 1
+        if traceparent := request.headers.get("traceparent"):
+            self.traceparents[key] = traceparent
         if self.bearer_token and request.headers.get("authorization") != (
             f"Bearer {self.bearer_token}"
         ):

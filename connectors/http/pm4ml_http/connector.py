@@ -59,6 +59,7 @@ from pm4ml.connectors import (
     TransactionRequestState,
     Unavailable,
     UnknownTransfer,
+    trace_headers,
 )
 from pm4ml_http.errors import error_for
 from pm4ml_http.wire import (
@@ -173,7 +174,7 @@ class HttpConnector(Connector):
         delay = FIRST_BACKOFF_SECONDS
         for attempt in range(self.options.retries + 1):
             try:
-                return await self._client.request(method, path, json=body)
+                return await self._client.request(method, path, json=body, headers=trace_headers())
             except httpx.TimeoutException:
                 raise Unavailable("the core banking system did not answer in time") from None
             except httpx.ConnectError as exc:
