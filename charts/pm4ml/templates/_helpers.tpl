@@ -83,8 +83,9 @@ env:
 
 {{- define "pm4ml.keyMounts" -}}
 - name: signing-key
-  mountPath: /keys/signing-key.pem
-  subPath: signing-key.pem
+  # The whole Secret as a directory (no subPath): a rotated key ring (the key files and
+  # signing-key.pem.ring.json) reaches running pods when the Secret is updated.
+  mountPath: /keys/signing
   readOnly: true
 - name: peer-keys
   mountPath: /keys/peers
