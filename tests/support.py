@@ -83,7 +83,10 @@ async def serve_app(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
     """Serve an ASGI app under uvicorn on a free loopback port; yield its base URL."""
     sock = bind(host, 0)
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning")
+    # log_config=None: leave the process's logging alone, as pm4ml's own servers do.
+    config = uvicorn.Config(
+        app, lifespan="off", access_log=False, log_level="warning", log_config=None
+    )
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     while not server.started:

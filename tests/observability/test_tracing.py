@@ -225,7 +225,17 @@ def test_auto_format_is_text_on_a_terminal_and_json_otherwise() -> None:
     assert " WARNING pm4ml.test trace=- transfer=- plain words" in line
 
 
-async def test_uvicorns_own_lines_come_out_as_json(json_logs: io.StringIO) -> None:
+async def test_uvicorns_own_lines_come_out_as_json(
+    json_logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As in a fresh `pm4ml serve` process: a server started earlier in this test process with
+    # uvicorn's default logging config (dictConfig) may have given its loggers handlers of
+    # their own and cut them off from the root logger.
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "handlers", [])
+        monkeypatch.setattr(logger, "propagate", True)
+
     async def app(scope: Any, receive: Any, send: Any) -> None:  # never reached
         raise AssertionError(scope)
 
