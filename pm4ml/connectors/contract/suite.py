@@ -112,6 +112,20 @@ class ConnectorContract:
         with pytest.raises(PartyNotFound):
             await connector_harness.connector.lookup_party(new_party())
 
+    async def test_participant_of_a_customer_is_named(
+        self, connector_harness: ContractHarness
+    ) -> None:
+        """``None`` (this DFSP) or the FSP id the CBS names for its own customer."""
+        party = await account(connector_harness)
+        fsp = await connector_harness.connector.participant_fsp(party)
+        assert fsp is None or (isinstance(fsp, str) and fsp)
+
+    async def test_participant_of_unknown_party_is_party_not_found(
+        self, connector_harness: ContractHarness
+    ) -> None:
+        with pytest.raises(PartyNotFound):
+            await connector_harness.connector.participant_fsp(new_party())
+
     async def test_lookup_of_blocked_party_is_blocked(
         self, connector_harness: ContractHarness
     ) -> None:
@@ -293,6 +307,36 @@ class ConnectorContract:
             assert password
             assert password == await connector.one_time_password(request.transaction_request_id)
         assert refused is None or not refused.retryable
+
+    async def test_a_wrong_one_time_password_is_not_accepted(
+        self, connector_harness: ContractHarness
+    ) -> None:
+        """A password the CBS never issued is refused (``False``), or the CBS checks no
+        passwords at all (a refusal that retrying cannot change); asking again gives the same
+        answer, as the check moves nothing."""
+        connector = connector_harness.connector
+        party = await account(connector_harness, "100")
+        request = TransactionRequest(
+            transaction_request_id=new_id(),
+            payee=PEER,
+            payee_fsp="payeefsp",
+            payer=party,
+            amount=usd("10"),
+            authentication_type="OTP",
+        )
+        await connector.decide_transaction_request(request)
+        answers: list[bool | str] = []
+        for _ in range(2):
+            try:
+                answer = await connector.check_one_time_password(
+                    request.transaction_request_id, "x"
+                )
+            except ConnectorError as refusal:
+                answers.append("retryable refusal" if refusal.retryable else "refusal")
+            else:
+                answers.append(answer)
+        assert answers in ([False, False], ["refusal", "refusal"])
+        assert await connector_harness.balance(party, CURRENCY) == Decimal(100)
 
     async def test_transaction_request_notification_is_accepted_twice(
         self, connector_harness: ContractHarness
