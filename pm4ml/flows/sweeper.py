@@ -13,6 +13,10 @@ expiration passed without a final outcome:
   waits (a replica died mid-flow): ``FAILED`` (or ``ABORTED`` once funds were held), with a
   release of whatever may have been held. Age, not start-up, decides, so a replica that starts
   never takes over a transfer another replica is still running.
+- requests to pay left half way by the same kind of interruption, by the same age rule: ours
+  still waiting for a lookup or for the payer DFSP's answer end ``TIMEOUT`` (a late answer
+  still replaces it), and one we were deciding ends ``ERROR`` (the payer's side gets no
+  answer and times out). No money is involved: a request moves none.
 """
 
 from __future__ import annotations
@@ -26,12 +30,22 @@ from pm4ml.flows.context import FlowContext
 from pm4ml.flows.jobs import queue_cbs, queue_send
 from pm4ml.flows.payee_transfers import PayeeTransfers, reply_to
 from pm4ml.flows.payer_results import abort_outbound, fail, move
+from pm4ml.flows.rtp_records import RequestRole, RequestState, record_error
 from pm4ml.flows.states import Direction, TransferState
 from pm4ml.fspiop.errors import ErrorCode, FspiopError
 from pm4ml.store.schema import Job
 
 log = logging.getLogger(__name__)
 S = TransferState
+#: Request-to-pay states a flow holds only while it runs, by role.
+STALE_REQUESTS = {
+    RequestRole.PAYEE: (
+        RequestState.PARTY_LOOKUP_SENT,
+        RequestState.WAITING_FOR_PARTY_ACCEPTANCE,
+        RequestState.REQUEST_SENT,
+    ),
+    RequestRole.PAYER: (RequestState.DECIDING,),
+}
 STALE_OUTBOUND = (
     S.PARTY_LOOKUP_SENT,
     S.PARTY_RECEIVED,
@@ -83,7 +97,29 @@ class Sweeper:
                 done += await self._give_up(transfer_id, stale_before)
             except Exception:
                 log.exception("ending stale transfer %s failed", transfer_id)
+        for role, states in STALE_REQUESTS.items():
+            async with ctx.store.reading() as session:
+                requests = await ctx.store.stale_transaction_requests(
+                    session, role, states, stale_before
+                )
+            for request_id in requests:
+                try:
+                    done += await self._end_request(request_id, role, stale_before)
+                except Exception:
+                    log.exception("ending stale request to pay %s failed", request_id)
         return done
+
+    async def _end_request(self, request_id: str, role: RequestRole, stale_before: datetime) -> int:
+        ctx = self.ctx
+        async with ctx.store.transaction() as session:
+            row = await ctx.store.transaction_request(session, request_id, role, lock=True)
+            if row is None or row.state not in STALE_REQUESTS[role]:
+                return 0
+            if row.updated_at >= stale_before:
+                return 0
+            error = FspiopError(ErrorCode.SERVER_TIMED_OUT, "the request was interrupted")
+            record_error(row, error, timeout=role is RequestRole.PAYEE)
+        return 1
 
     @property
     def stale_seconds(self) -> float:

@@ -139,6 +139,28 @@ class Store:
         )
         return list((await session.execute(query)).scalars())
 
+    async def stale_transaction_requests(
+        self,
+        session: AsyncSession,
+        role: str,
+        states: Sequence[str],
+        updated_before: datetime,
+        limit: int = 100,
+    ) -> list[str]:
+        """Requests to pay in ``role`` and ``states`` that nobody has moved since
+        ``updated_before``."""
+        query = (
+            select(TransactionRequestRow.transaction_request_id)
+            .where(
+                TransactionRequestRow.role == role,
+                TransactionRequestRow.state.in_(states),
+                TransactionRequestRow.updated_at < updated_before,
+            )
+            .order_by(TransactionRequestRow.updated_at)
+            .limit(limit)
+        )
+        return list((await session.execute(query)).scalars())
+
     async def paying_transfer(
         self, session: AsyncSession, transaction_request_id: str
     ) -> str | None:

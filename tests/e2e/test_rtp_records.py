@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from pm4ml.connectors import TransactionRequest, TransactionRequestDecision
-from pm4ml.store.schema import TransactionRequestRow, Transfer
+from pm4ml.flows.rtp_records import RequestRole, RequestState, new_row
+from pm4ml.store.schema import TransactionRequestRow, Transfer, utcnow
 from tests.e2e.conftest import PAYEE, PAYER, Pair, PairFactory, Side
 from tests.e2e.test_pm4ml_pair import settle
 from tests.e2e.test_use_cases import (
@@ -187,3 +189,49 @@ async def test_expired_request_is_not_paid(pair_factory: PairFactory) -> None:
         assert paid.json()["statusCode"] == "3301"
         await assert_no_money_moved(pair)
         assert (await stored(pair.payer, request_id, "payer")).transfer_id is None
+
+
+@pytest.mark.parametrize(
+    ("role", "left_in", "ends_in"),
+    [
+        ("payee", "PARTY_LOOKUP_SENT", "TIMEOUT"),
+        ("payee", "WAITING_FOR_PARTY_ACCEPTANCE", "TIMEOUT"),
+        ("payee", "REQUEST_SENT", "TIMEOUT"),
+        ("payer", "DECIDING", "ERROR"),
+        ("payee", "RECEIVED", "RECEIVED"),  # answered: nothing to end
+    ],
+)
+async def test_a_request_left_half_way_by_a_dead_process_is_ended(
+    pair: Pair, role: str, left_in: str, ends_in: str
+) -> None:
+    request_id = str(uuid.uuid4())
+    body = {
+        "transactionRequestId": request_id,
+        "payee": {"partyIdInfo": {"partyIdType": "MSISDN", "partyIdentifier": PAYEE.id_value}},
+        "payer": {"partyIdType": "MSISDN", "partyIdentifier": PAYER.id_value},
+        "amount": {"amount": "10", "currency": "USD"},
+        "transactionType": {
+            "scenario": "PAYMENT",
+            "initiator": "PAYEE",
+            "initiatorType": "BUSINESS",
+        },
+    }
+    side = pair.payee if role == "payee" else pair.payer
+    long_ago = utcnow() - timedelta(days=1)
+    row = new_row(body, RequestRole(role), RequestState(left_in), peer_fsp="payerfsp")
+    row.created_at = row.updated_at = long_ago
+    async with side.runtime.store.transaction() as session:
+        session.add(row)
+    # The sweeper runs every 0.2 s in these pairs; a fresh request (not stale) is left alone.
+    fresh = await received_request(pair)
+    for _ in range(100 if ends_in != left_in else 0):
+        if (await stored(side, request_id, role)).state != left_in:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        await asyncio.sleep(1)  # several sweeps
+    ended = await stored(side, request_id, role)
+    assert ended.state == ends_in
+    if ends_in != left_in:
+        assert ended.last_error_code == "2004"
+    assert (await stored(pair.payee, fresh, "payee")).state == "RECEIVED"
