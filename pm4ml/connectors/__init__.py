@@ -8,8 +8,9 @@ entry-point group in its own ``pyproject.toml``::
     mybank = "mybank_connector:MyBankConnector"
 
 ``pm4ml.connectors.contract`` is the test suite every connector must pass (a pytest plugin).
-A connector that calls its core banking system over HTTP sends :func:`trace_headers` with each
-request, so the CBS's own traces join the payment's.
+A connector that calls its core banking system over HTTP (httpx) sends each request with
+:func:`send_to_cbs`: the safe retry rule and the trace context (:func:`trace_headers`), so the
+CBS's own traces join the payment's.
 """
 
 from pm4ml.connectors._errors import (
@@ -26,6 +27,7 @@ from pm4ml.connectors._errors import (
     UnsupportedCurrency,
     to_fspiop_error,
 )
+from pm4ml.connectors._http import send_to_cbs
 from pm4ml.connectors._interface import Connector, ConnectorContext
 from pm4ml.connectors._registry import ENTRY_POINT_GROUP, ConnectorInfo, available, load
 from pm4ml.connectors._types import (
@@ -78,6 +80,7 @@ __all__ = [
     "UnsupportedCurrency",
     "available",
     "load",
+    "send_to_cbs",
     "to_fspiop_error",
     "trace_headers",
 ]

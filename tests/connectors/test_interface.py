@@ -20,7 +20,7 @@ def test_exported_members_are_pinned() -> None:
         "TransactionRequest", "TransactionRequestDecision", "TransactionRequestState",
         "TransactionType", "TransferNotification", "TransferOutcome", "Unavailable",
         "UnknownTransfer", "UnsupportedCurrency", "available", "load", "to_fspiop_error",
-        "trace_headers",
+        "send_to_cbs", "trace_headers",
     }  # fmt: skip
     for name in connectors.__all__:
         assert hasattr(connectors, name)

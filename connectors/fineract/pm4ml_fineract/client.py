@@ -8,9 +8,7 @@ state machine finds out on its next attempt (see ``connector.py``).
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 import ssl
 from datetime import datetime
 from decimal import Decimal
@@ -19,13 +17,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from pm4ml.connectors import ConnectorError, PartyNotFound, Unavailable, trace_headers
+from pm4ml.connectors import ConnectorError, PartyNotFound, Unavailable, send_to_cbs
 from pm4ml_fineract.errors import error_for
 from pm4ml_fineract.settings import FineractSettings
 
-logger = logging.getLogger(__name__)
-
-FIRST_BACKOFF_SECONDS = 0.1
 #: The date format pm4ml sends with every transaction (Fineract wants one named).
 DATE_FORMAT = "yyyy-MM-dd"
 
@@ -76,24 +71,16 @@ class FineractClient:
     ) -> httpx.Response:
         if self._http is None:
             raise Unavailable("the fineract connector is not started")
-        delay = FIRST_BACKOFF_SECONDS
-        for attempt in range(self.settings.retries + 1):
-            try:
-                return await self._http.request(
-                    method, path, params=params, json=body, headers=trace_headers()
-                )
-            except httpx.TimeoutException:
-                raise Unavailable("the core banking system did not answer in time") from None
-            except httpx.ConnectError as exc:
-                if attempt == self.settings.retries:
-                    logger.warning("fineract %s %s failed: %r", method, path, exc)
-                    raise Unavailable("the core banking system cannot be reached") from None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.settings.retry_max_seconds)
-            except httpx.TransportError as exc:
-                logger.warning("fineract %s %s failed: %r", method, path, exc)
-                raise Unavailable("the core banking system connection failed") from None
-        raise AssertionError("unreachable")
+        settings = self.settings
+        return await send_to_cbs(
+            self._http,
+            method,
+            path,
+            retries=settings.retries,
+            retry_max_seconds=settings.retry_max_seconds,
+            params=params,
+            json=body,
+        )
 
     async def call(
         self,

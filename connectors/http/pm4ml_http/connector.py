@@ -31,9 +31,7 @@ again while the connector runs. The backend must, as for the SDK, treat a repeat
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,7 +57,7 @@ from pm4ml.connectors import (
     TransactionRequestState,
     Unavailable,
     UnknownTransfer,
-    trace_headers,
+    send_to_cbs,
 )
 from pm4ml_http.errors import error_for
 from pm4ml_http.wire import (
@@ -74,10 +72,6 @@ from pm4ml_http.wire import (
     terms_from,
     transaction_request_body,
 )
-
-logger = logging.getLogger(__name__)
-
-FIRST_BACKOFF_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -167,28 +161,17 @@ class HttpConnector(Connector):
     # --- transport ----------------------------------------------------------------------
 
     async def _send(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        """One request; connection failures are retried with a capped, doubling backoff.
-        A timeout is not retried: the backend may have acted on the request."""
         if self._client is None:
             raise Unavailable("the http connector is not started")
-        delay = FIRST_BACKOFF_SECONDS
-        for attempt in range(self.options.retries + 1):
-            try:
-                return await self._client.request(method, path, json=body, headers=trace_headers())
-            except httpx.TimeoutException:
-                raise Unavailable("the core banking system did not answer in time") from None
-            except httpx.ConnectError as exc:
-                # Only a connection that was never made is safe to retry: any later transport
-                # failure may come after the backend acted on the request.
-                if attempt == self.options.retries:
-                    logger.warning("backend %s %s failed: %r", method, path, exc)
-                    raise Unavailable("the core banking system cannot be reached") from None
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.options.retry_max_seconds)
-            except httpx.TransportError as exc:
-                logger.warning("backend %s %s failed: %r", method, path, exc)
-                raise Unavailable("the core banking system connection failed") from None
-        raise AssertionError("unreachable")
+        options = self.options
+        return await send_to_cbs(
+            self._client,
+            method,
+            path,
+            retries=options.retries,
+            retry_max_seconds=options.retry_max_seconds,
+            json=body,
+        )
 
     async def _call(
         self,
