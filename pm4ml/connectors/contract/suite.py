@@ -82,6 +82,18 @@ def quote_request(payee: PartyId, amount: str) -> QuoteRequest:
     )
 
 
+def transaction_request(payer: PartyId, *, otp: bool = False) -> TransactionRequest:
+    """A request to pay 10 USD from ``payer`` to the peer DFSP's customer."""
+    return TransactionRequest(
+        transaction_request_id=new_id(),
+        payee=PEER,
+        payee_fsp="payeefsp",
+        payer=payer,
+        amount=usd("10"),
+        authentication_type="OTP" if otp else None,
+    )
+
+
 async def account(harness: ContractHarness, balance: str = "100", **options: object) -> PartyId:
     party = new_party()
     await harness.open_account(party, CURRENCY, Decimal(balance), **options)  # type: ignore[arg-type]
@@ -272,13 +284,7 @@ class ConnectorContract:
         self, connector_harness: ContractHarness
     ) -> None:
         party = await account(connector_harness, "100")
-        request = TransactionRequest(
-            transaction_request_id=new_id(),
-            payee=PEER,
-            payee_fsp="payeefsp",
-            payer=party,
-            amount=usd("10"),
-        )
+        request = transaction_request(party)
         decision = await connector_harness.connector.decide_transaction_request(request)
         assert isinstance(decision, TransactionRequestDecision)
         assert await connector_harness.balance(party, CURRENCY) == Decimal(100)
@@ -288,14 +294,7 @@ class ConnectorContract:
     ) -> None:
         connector = connector_harness.connector
         party = await account(connector_harness, "100")
-        request = TransactionRequest(
-            transaction_request_id=new_id(),
-            payee=PEER,
-            payee_fsp="payeefsp",
-            payer=party,
-            amount=usd("10"),
-            authentication_type="OTP",
-        )
+        request = transaction_request(party, otp=True)
         await connector.decide_transaction_request(request)
         try:
             password = await connector.one_time_password(request.transaction_request_id)
@@ -316,14 +315,7 @@ class ConnectorContract:
         answer, as the check moves nothing."""
         connector = connector_harness.connector
         party = await account(connector_harness, "100")
-        request = TransactionRequest(
-            transaction_request_id=new_id(),
-            payee=PEER,
-            payee_fsp="payeefsp",
-            payer=party,
-            amount=usd("10"),
-            authentication_type="OTP",
-        )
+        request = transaction_request(party, otp=True)
         await connector.decide_transaction_request(request)
         answers: list[bool | str] = []
         for _ in range(2):
