@@ -81,7 +81,7 @@ class PayerTransfers:
         )
         async with self.ctx.store.transaction() as session:
             session.add(row)
-        return await self.proceed(transfer_id)
+        return await self.proceed(transfer_id, row)
 
     async def accept(self, transfer_id: str, step: str, accepted: bool) -> Transfer | None:
         """The caller's answer to ``WAITING_FOR_PARTY_ACCEPTANCE`` / ``..._QUOTE_...``."""
@@ -103,9 +103,12 @@ class PayerTransfers:
         await self.ctx.jobs.run_now(*jobs)
         return await self.proceed(transfer_id) if accepted else row
 
-    async def proceed(self, transfer_id: str) -> Transfer:
-        """Run the transfer from its stored state until it is final or waits for the caller."""
-        row = await self.ctx.store.existing_transfer(transfer_id)
+    async def proceed(self, transfer_id: str, row: Transfer | None = None) -> Transfer:
+        """Run the transfer from its stored state until it is final or waits for the caller.
+        ``row`` is the transfer as the caller just committed it (not read again); every step
+        checks the state again under the row lock before it changes anything."""
+        if row is None:
+            row = await self.ctx.store.existing_transfer(transfer_id)
         if row.state == S.PARTY_LOOKUP_SENT:
             row = await self._lookup(row)
             if row.state == S.PARTY_RECEIVED and not self.options.auto_accept_party:
@@ -203,6 +206,7 @@ class PayerTransfers:
         except Exception as exc:
             error = to_fspiop_error(exc, Role.PAYER)
         jobs: list[Job] = []
+        body: dict[str, Any] | None = None
         async with self.ctx.store.transaction() as session:
             row = await self.ctx.store.locked_transfer(session, row.transfer_id)
             if row.state != S.QUOTE_RECEIVED:
@@ -214,10 +218,28 @@ class PayerTransfers:
             else:
                 row.expiration = expiration
                 move(row, S.FUNDS_RESERVED)
-        await self.ctx.jobs.run_now(*jobs)
-        return row
+                # The transfer goes out at once, so its request is stored in the same
+                # transaction: a crash before the send leaves a TRANSFER_SENT the sweeper asks
+                # the hub about after expiry, as it would after a crash just after the send.
+                body = self._sent_transfer(row)
+        if body is None:
+            await self.ctx.jobs.run_now(*jobs)
+            return row
+        return await self._send_transfer(row, body)
 
     async def _transfer(self, row: Transfer) -> Transfer:
+        """Send the transfer of a ``FUNDS_RESERVED`` row (one stored by an earlier version,
+        which committed the two states apart)."""
+        async with self.ctx.store.transaction() as session:
+            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
+            if row.state != S.FUNDS_RESERVED:
+                return row
+            body = self._sent_transfer(row)
+        return await self._send_transfer(row, body)
+
+    def _sent_transfer(self, row: Transfer) -> dict[str, Any]:
+        """Move a locked ``FUNDS_RESERVED`` row to ``TRANSFER_SENT`` with the ``POST
+        /transfers`` body it is about to send; returns the body."""
         quote = (row.data or {})["quote"]
         assert row.expiration is not None
         body = {
@@ -229,12 +251,11 @@ class PayerTransfers:
             "condition": row.condition,
             "expiration": mapping.fspiop_datetime(row.expiration),
         }
-        async with self.ctx.store.transaction() as session:
-            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
-            if row.state != S.FUNDS_RESERVED:
-                return row
-            row.data = {**(row.data or {}), "transfer_request": body}
-            move(row, S.TRANSFER_SENT)
+        row.data = {**(row.data or {}), "transfer_request": body}
+        move(row, S.TRANSFER_SENT)
+        return body
+
+    async def _send_transfer(self, row: Transfer, body: dict[str, Any]) -> Transfer:
         key = f"transfers/{row.transfer_id}"
         answer = await self._ask("POST", "/transfers", body, row.payee_fsp, key, row)
         return await self._settle(row.transfer_id, answer)
