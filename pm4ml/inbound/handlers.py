@@ -157,10 +157,9 @@ class Handlers:
         """Log the callback, then publish it to whichever flow waits for it. Logging first
         means a callback nobody waits for any more is still on record."""
         key = callback_key(msg)
-        async with self.ctx.store.transaction() as session:
-            self.ctx.log_inbound(
-                session, msg, transfer_id=transfer_id, correlation_id=correlation_id or key
-            )
+        await self.ctx.log_inbound_alone(
+            msg, transfer_id=transfer_id, correlation_id=correlation_id or key
+        )
         headers = {"fspiop-source": msg.source, "signature": msg.signature, **msg.trace_headers}
         await self.bus.publish(key, BusMessage(kind, msg.json, headers))
         return None

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from pm4ml.store.engine import READ_ONLY
@@ -21,6 +21,8 @@ from pm4ml.store.schema import Job, Message, Quote, Transfer, utcnow
 
 JOB_LEASE_SECONDS = 30
 MESSAGE_BODY_CHARS_MAX = 65_536
+#: Runs each statement as its own transaction (PostgreSQL): no BEGIN and COMMIT round trips.
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 class Store:
@@ -38,9 +40,12 @@ class Store:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only (the portal, GET answers). On SQLite it does not take the
-        write lock, so reads run while a writer commits."""
+        write lock, so reads run while a writer commits. On PostgreSQL it runs without a
+        transaction: under READ COMMITTED each statement of a transaction sees its own
+        snapshot anyway, so BEGIN and ROLLBACK would only add two round trips."""
+        options: dict[str, Any] = _AUTOCOMMIT if self._lock_rows else {READ_ONLY: True}
         async with self._sessions() as session:
-            await session.connection(execution_options={READ_ONLY: True})
+            await session.connection(execution_options=options)
             yield session
 
     # --- transfers and quotes -------------------------------------------------------------
@@ -115,45 +120,19 @@ class Store:
     # --- message log ------------------------------------------------------------------------
 
     @staticmethod
-    def log_message(
-        session: AsyncSession,
-        *,
-        direction: str,
-        method: str,
-        path: str,
-        resource: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        transfer_id: str | None = None,
-        correlation_id: str | None = None,
-        status_code: int | None = None,
-        signature: str | None = None,
-        error_code: str | None = None,
-        created_at: datetime | None = None,
-    ) -> None:
-        """Add one FSPIOP message to the log. Headers are stored as received or sent (the
-        signature included); no key material ever passes through here. An outgoing message
-        is logged after its answer but stamped with the time it was sent (``created_at``), so
-        the log reads in causal order even when its callback was logged first."""
-        text = body.decode("utf-8", "replace")[:MESSAGE_BODY_CHARS_MAX] if body else None
-        session.add(
-            Message(
-                direction=direction,
-                method=method,
-                path=path[:512],
-                resource=resource,
-                transfer_id=transfer_id,
-                correlation_id=correlation_id,
-                source=headers.get("fspiop-source"),
-                destination=headers.get("fspiop-destination"),
-                headers=dict(headers),
-                body=text,
-                status_code=status_code,
-                signature=signature,
-                error_code=error_code,
-                created_at=created_at or utcnow(),
-            )
-        )
+    def log_message(session: AsyncSession, **fields: Unpack[MessageFields]) -> None:
+        """Add one FSPIOP message to the log, in ``session``'s transaction."""
+        session.add(Message(**message_values(fields)))
+
+    async def log_message_alone(self, **fields: Unpack[MessageFields]) -> None:
+        """Write one FSPIOP message to the log in a transaction of its own (a message no state
+        change goes with). One plain INSERT, run on PostgreSQL without BEGIN and COMMIT: a
+        single statement is atomic by itself."""
+        async with self.engine.connect() as connection:
+            if self._lock_rows:
+                connection = await connection.execution_options(**_AUTOCOMMIT)
+            await connection.execute(insert(Message), [message_values(fields)])
+            await connection.commit()
 
     async def messages_for(self, session: AsyncSession, ids: Sequence[str]) -> list[Message]:
         query = (
@@ -236,3 +215,44 @@ class Store:
         async with self.reading() as session:
             query = select(func.count()).select_from(Job).where(Job.state == "PENDING")
             return int((await session.execute(query)).scalar_one())
+
+
+class MessageFields(TypedDict, total=False):
+    """One FSPIOP message for the log (see :func:`message_values`)."""
+
+    direction: Required[str]
+    method: Required[str]
+    path: Required[str]
+    resource: Required[str]
+    headers: Required[Mapping[str, str]]
+    body: Required[bytes | None]
+    transfer_id: str | None
+    correlation_id: str | None
+    status_code: int | None
+    signature: str | None
+    error_code: str | None
+    created_at: datetime | None
+
+
+def message_values(fields: MessageFields) -> dict[str, Any]:
+    """The ``messages`` row of one FSPIOP message. Headers are stored as received or sent (the
+    signature included); no key material ever passes through here. An outgoing message is
+    logged after its answer but stamped with the time it was sent (``created_at``), so the
+    log reads in causal order even when its callback was logged first."""
+    headers, body = fields["headers"], fields["body"]
+    return {
+        "direction": fields["direction"],
+        "method": fields["method"],
+        "path": fields["path"][:512],
+        "resource": fields["resource"],
+        "transfer_id": fields.get("transfer_id"),
+        "correlation_id": fields.get("correlation_id"),
+        "source": headers.get("fspiop-source"),
+        "destination": headers.get("fspiop-destination"),
+        "headers": dict(headers),
+        "body": body.decode("utf-8", "replace")[:MESSAGE_BODY_CHARS_MAX] if body else None,
+        "status_code": fields.get("status_code"),
+        "signature": fields.get("signature"),
+        "error_code": fields.get("error_code"),
+        "created_at": fields.get("created_at") or utcnow(),
+    }
