@@ -43,6 +43,16 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return engine
 
 
+def read_options(engine: AsyncEngine) -> dict[str, Any]:
+    """Execution options for a connection that only reads. On PostgreSQL: no transaction at
+    all; under READ COMMITTED each statement sees its own snapshot anyway, so BEGIN and
+    ROLLBACK would only add two round trips. On SQLite: a deferred BEGIN, which does not wait
+    for the write lock, so reads run while a writer commits."""
+    if engine.dialect.name == "sqlite":
+        return {READ_ONLY: True}
+    return {"isolation_level": "AUTOCOMMIT"}
+
+
 def _ping_idle_connections(engine: AsyncEngine) -> None:
     # SQLAlchemy's pool_pre_ping checks every checkout, which on asyncpg is three round trips
     # (BEGIN, a query, ROLLBACK) for each transaction: more than most transactions here cost.

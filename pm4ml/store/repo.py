@@ -16,7 +16,7 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from pm4ml.store.engine import READ_ONLY
+from pm4ml.store.engine import read_options
 from pm4ml.store.schema import Job, Message, Quote, Transfer, utcnow
 
 JOB_LEASE_SECONDS = 30
@@ -30,6 +30,7 @@ class Store:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._lock_rows = engine.dialect.name == "postgresql"
+        self._read_options = read_options(engine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -40,12 +41,10 @@ class Store:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only (the portal, GET answers). On SQLite it does not take the
-        write lock, so reads run while a writer commits. On PostgreSQL it runs without a
-        transaction: under READ COMMITTED each statement of a transaction sees its own
-        snapshot anyway, so BEGIN and ROLLBACK would only add two round trips."""
-        options: dict[str, Any] = _AUTOCOMMIT if self._lock_rows else {READ_ONLY: True}
+        write lock, so reads run while a writer commits; on PostgreSQL it runs without a
+        transaction (:func:`pm4ml.store.engine.read_options`)."""
         async with self._sessions() as session:
-            await session.connection(execution_options=options)
+            await session.connection(execution_options=self._read_options)
             yield session
 
     # --- transfers and quotes -------------------------------------------------------------
