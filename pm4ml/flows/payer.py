@@ -261,11 +261,17 @@ class PayerTransfers:
         return await self._settle(row.transfer_id, answer)
 
     async def _settle(self, transfer_id: str, answer: BusMessage | FspiopError) -> Transfer:
+        if isinstance(answer, BusMessage):
+            # The inbound server committed the answer before it published it: normally the
+            # stored row already has the outcome and a plain read is all that is left.
+            row = await self.ctx.store.existing_transfer(transfer_id)
+            if row.state != S.TRANSFER_SENT:
+                return row
         jobs: list[Job] = []
         async with self.ctx.store.transaction() as session:
             row = await self.ctx.store.locked_transfer(session, transfer_id)
             if isinstance(answer, BusMessage):
-                # Normally the inbound server applied it already; this covers a race.
+                # Still TRANSFER_SENT: apply it here; a row that moved on is left as it is.
                 jobs = apply_transfer_answer(session, row, answer.kind, answer.body)
             elif row.state == S.TRANSFER_SENT:
                 if isinstance(answer, NotDelivered):
