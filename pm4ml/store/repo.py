@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any, Required, TypedDict, Unpack
+from typing import Any, Required, TypedDict, Unpack, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from pm4ml.store.engine import read_options
@@ -77,6 +77,21 @@ class Store:
         if lock and self._lock_rows:
             query = query.with_for_update()
         return (await session.execute(query)).scalar_one_or_none()
+
+    @staticmethod
+    async def move_quote(
+        session: AsyncSession, quote_id: str, from_state: str, **values: Any
+    ) -> bool:
+        """Set ``values`` on the quote if it is in ``from_state``, in one statement with no read
+        first; ``False`` when it was not in that state (or does not exist)."""
+        statement = (
+            update(Quote)
+            .where(Quote.quote_id == quote_id, Quote.state == from_state)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        result = cast("CursorResult[Any]", await session.execute(statement))
+        return result.rowcount == 1
 
     async def transfers_to_resume(
         self, session: AsyncSession, states: Sequence[str], limit: int = 500
