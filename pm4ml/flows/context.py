@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pm4ml.connectors import Connector, Unavailable
 from pm4ml.flows.asking import ObserveWait
 from pm4ml.flows.jobs import Jobs, queue_send
+from pm4ml.flows.message_log import inbound_fields, sent_fields
 from pm4ml.flows.messages import Inbound, ReplyTo
 from pm4ml.fspiop.errors import FspiopError
-from pm4ml.fspiop.headers import resource_of
 from pm4ml.fspiop.ilp import Ilp
 from pm4ml.store.repo import Store
 from pm4ml.store.schema import Job
@@ -64,40 +64,22 @@ class FlowContext:
         correlation_id: str | None = None,
         error_code: str | None = None,
     ) -> None:
-        self.store.log_message(
-            session,
-            direction="IN",
-            method=msg.method,
-            path=msg.path,
-            resource=msg.resource,
-            headers=msg.headers,
-            body=msg.body or None,
-            transfer_id=transfer_id,
-            correlation_id=correlation_id,
-            signature=msg.signature,
-            error_code=error_code,
-        )
+        """Log an inbound request in ``session``'s transaction, with the state it changes."""
+        fields = inbound_fields(msg, transfer_id, correlation_id, error_code)
+        self.store.log_message(session, **fields)
+
+    async def log_inbound_alone(
+        self, msg: Inbound, *, transfer_id: str | None = None, correlation_id: str | None = None
+    ) -> None:
+        """Log an inbound request that changes no state, in a transaction of its own."""
+        await self.store.log_message_alone(**inbound_fields(msg, transfer_id, correlation_id))
 
     async def log_sent(
         self, sent: Sent, *, transfer_id: str | None = None, correlation_id: str | None = None
     ) -> None:
         """Write a request this DFSP sent to the message log, in its own transaction (the
         ``record`` hook of :func:`pm4ml.flows.asking.ask`)."""
-        async with self.store.transaction() as session:
-            self.store.log_message(
-                session,
-                direction="OUT",
-                method=sent.method,
-                path=sent.path,
-                resource=resource_of(sent.path),
-                headers=sent.headers,
-                body=sent.body,
-                transfer_id=transfer_id,
-                correlation_id=correlation_id,
-                status_code=sent.status_code,
-                created_at=sent.sent_at,
-                error_code=sent.error.code_text if sent.error else None,
-            )
+        await self.store.log_message_alone(**sent_fields(sent, transfer_id, correlation_id))
 
     @staticmethod
     def callback(

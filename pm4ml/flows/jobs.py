@@ -24,10 +24,11 @@ from pm4ml.connectors import (
     TransferNotification,
     TransferOutcome,
 )
+from pm4ml.flows.message_log import sent_fields
 from pm4ml.flows.rtp_records import RequestRole
 from pm4ml.fspiop import canonical
 from pm4ml.fspiop.errors import FspiopError
-from pm4ml.fspiop.headers import ApiVersion, resource_of
+from pm4ml.fspiop.headers import ApiVersion
 from pm4ml.store.repo import Store
 from pm4ml.store.schema import Job
 from pm4ml.transport.client import FspiopClient
@@ -192,20 +193,7 @@ class Jobs:
             version=ApiVersion.parse(payload["version"]),
             extra_headers=payload.get("headers") or None,
         )
-        async with self._store.transaction() as session:
-            self._store.log_message(
-                session,
-                direction="OUT",
-                method=method,
-                path=path,
-                resource=resource_of(path),
-                headers=sent.headers,
-                body=body,
-                transfer_id=job.transfer_id,
-                status_code=sent.status_code,
-                created_at=sent.sent_at,
-                error_code=sent.error.code_text if sent.error else None,
-            )
+        await self._store.log_message_alone(**sent_fields(sent, job.transfer_id))
         if sent.ok:
             return
         if sent.status_code >= 500:

@@ -128,19 +128,25 @@ class PayeeQuotes:
             if not isinstance(exc, ConnectorError | FspiopError):
                 log.exception("quote %s failed", quote_id)
             state, error, response = REFUSED, to_fspiop_error(exc, Role.PAYEE), None
+        values: dict[str, Any] = {"state": state}
+        if response is not None:
+            values.update(
+                response=response,
+                ilp_packet=response["ilpPacket"],
+                condition=response["condition"],
+                expiration=mapping.parse_datetime(response["expiration"]),
+            )
+        else:
+            assert error is not None
+            values["error_code"] = error.code_text
         async with ctx.store.transaction() as session:
-            quote = await ctx.store.quote(session, quote_id, lock=True)
-            assert quote is not None and quote.state == RECEIVED, quote_id
-            quote.state = state
+            # Only this task moves a quote out of RECEIVED, so it is not read back first.
+            moved = await ctx.store.move_quote(session, quote_id, RECEIVED, **values)
+            assert moved, quote_id
             if response is not None:
-                quote.response = response
-                quote.ilp_packet = response["ilpPacket"]
-                quote.condition = response["condition"]
-                quote.expiration = mapping.parse_datetime(response["expiration"])
                 job = ctx.callback(session, msg.reply_to, path, response)
             else:
                 assert error is not None
-                quote.error_code = error.code_text
                 job = ctx.error_callback(session, msg.reply_to, path, error)
         await ctx.jobs.run_now(job)
 

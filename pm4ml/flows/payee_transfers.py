@@ -198,23 +198,31 @@ class PayeeTransfers:
         ``PATCH`` notification, or the ``PUT`` answering our ``GET`` after expiry. Returns
         ``None`` when no such transfer waits (the message is then someone else's)."""
         ctx = self.ctx
-        transfer_id = msg.params["ID"]
-        outcome = str(msg.json.get("transferState"))
-        jobs: list[Job] = []
         async with ctx.store.transaction() as session:
-            row = await ctx.store.transfer(session, transfer_id, lock=True)
-            if row is None or row.direction != Direction.INBOUND or row.state != S.RESERVED:
+            row = await ctx.store.transfer(session, msg.params["ID"], lock=True)
+            if row is None or not self.waits_for_state(row):
                 return None
-            ctx.log_inbound(session, msg, transfer_id=transfer_id)
-            if outcome == "RESERVED":
-                return lambda: ctx.jobs.run_now()  # not final yet: the sweeper asks again
-            if outcome == S.COMMITTED:
-                jobs.extend(committed(session, row))
-            else:
-                code = ErrorCode.TRANSFER_EXPIRED if outcome == "EXPIRED" else ErrorCode.PAYEE_ERROR
-                error = FspiopError(code, f"hub reported {outcome}")
-                jobs.extend(self.abort(session, row, error, notify_peer=False))
+            ctx.log_inbound(session, msg, transfer_id=row.transfer_id)
+            jobs = self.apply_transfer_state(session, row, msg)
         return lambda: ctx.jobs.run_now(*jobs)
+
+    @staticmethod
+    def waits_for_state(row: Transfer) -> bool:
+        """Whether ``row`` is a transfer we are paid that waits for the hub's final word."""
+        return row.direction == Direction.INBOUND and row.state == S.RESERVED
+
+    def apply_transfer_state(self, session: AsyncSession, row: Transfer, msg: Inbound) -> list[Job]:
+        """Apply the hub's final word to a locked row that :meth:`waits_for_state`; returns
+        the jobs to run. ``RESERVED`` is not final yet: nothing changes, the sweeper asks
+        again."""
+        outcome = str(msg.json.get("transferState"))
+        if outcome == "RESERVED":
+            return []
+        if outcome == S.COMMITTED:
+            return committed(session, row)
+        code = ErrorCode.TRANSFER_EXPIRED if outcome == "EXPIRED" else ErrorCode.PAYEE_ERROR
+        error = FspiopError(code, f"hub reported {outcome}")
+        return self.abort(session, row, error, notify_peer=False)
 
     # --- GET /transfers/{ID} -------------------------------------------------------------------
 

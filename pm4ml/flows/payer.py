@@ -60,7 +60,7 @@ class PayerTransfers:
         row = self.new_transfer(request, trace)
         async with self.ctx.store.transaction() as session:
             session.add(row)
-        return await self.proceed(row.transfer_id)
+        return await self.proceed(row.transfer_id, row)
 
     def new_transfer(self, request: dict[str, Any], trace: dict[str, str]) -> Transfer:
         """The row :meth:`create` stores, for a caller that stores it with rows of its own."""
@@ -110,10 +110,13 @@ class PayerTransfers:
         await self.ctx.jobs.run_now(*jobs)
         return await self.proceed(transfer_id) if accepted else row
 
-    async def proceed(self, transfer_id: str) -> Transfer:
-        """Run the transfer from its stored state until it is final or waits for the caller."""
+    async def proceed(self, transfer_id: str, row: Transfer | None = None) -> Transfer:
+        """Run the transfer from its stored state until it is final or waits for the caller.
+        ``row`` is the transfer as the caller just committed it (not read again); every step
+        checks the state again under the row lock before it changes anything."""
         set_transfer_id(transfer_id)
-        row = await self.ctx.store.existing_transfer(transfer_id)
+        if row is None:
+            row = await self.ctx.store.existing_transfer(transfer_id)
         if row.state == S.PARTY_LOOKUP_SENT:
             row = await self._lookup(row)
             if row.state == S.PARTY_RECEIVED and not self.options.auto_accept_party:
@@ -214,6 +217,7 @@ class PayerTransfers:
         except Exception as exc:
             error = to_fspiop_error(exc, Role.PAYER)
         jobs: list[Job] = []
+        body: dict[str, Any] | None = None
         async with self.ctx.store.transaction() as session:
             row = await self.ctx.store.locked_transfer(session, row.transfer_id)
             if row.state != S.QUOTE_RECEIVED:
@@ -225,10 +229,28 @@ class PayerTransfers:
             else:
                 row.expiration = expiration
                 move(row, S.FUNDS_RESERVED)
-        await self.ctx.jobs.run_now(*jobs)
-        return row
+                # The transfer goes out at once, so its request is stored in the same
+                # transaction: a crash before the send leaves a TRANSFER_SENT the sweeper asks
+                # the hub about after expiry, as it would after a crash just after the send.
+                body = self._sent_transfer(row)
+        if body is None:
+            await self.ctx.jobs.run_now(*jobs)
+            return row
+        return await self._send_transfer(row, body)
 
     async def _transfer(self, row: Transfer) -> Transfer:
+        """Send the transfer of a ``FUNDS_RESERVED`` row (one stored by an earlier version,
+        which committed the two states apart)."""
+        async with self.ctx.store.transaction() as session:
+            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
+            if row.state != S.FUNDS_RESERVED:
+                return row
+            body = self._sent_transfer(row)
+        return await self._send_transfer(row, body)
+
+    def _sent_transfer(self, row: Transfer) -> dict[str, Any]:
+        """Move a locked ``FUNDS_RESERVED`` row to ``TRANSFER_SENT`` with the ``POST
+        /transfers`` body it is about to send; returns the body."""
         quote = (row.data or {})["quote"]
         assert row.expiration is not None
         body = {
@@ -240,22 +262,27 @@ class PayerTransfers:
             "condition": row.condition,
             "expiration": mapping.fspiop_datetime(row.expiration),
         }
-        async with self.ctx.store.transaction() as session:
-            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
-            if row.state != S.FUNDS_RESERVED:
-                return row
-            row.data = {**(row.data or {}), "transfer_request": body}
-            move(row, S.TRANSFER_SENT)
+        row.data = {**(row.data or {}), "transfer_request": body}
+        move(row, S.TRANSFER_SENT)
+        return body
+
+    async def _send_transfer(self, row: Transfer, body: dict[str, Any]) -> Transfer:
         key = f"transfers/{row.transfer_id}"
         answer = await self._ask("POST", "/transfers", body, row.payee_fsp, key, row)
         return await self._settle(row.transfer_id, answer)
 
     async def _settle(self, transfer_id: str, answer: BusMessage | FspiopError) -> Transfer:
+        if isinstance(answer, BusMessage):
+            # The inbound server committed the answer before it published it: normally the
+            # stored row already has the outcome and a plain read is all that is left.
+            row = await self.ctx.store.existing_transfer(transfer_id)
+            if row.state != S.TRANSFER_SENT:
+                return row
         jobs: list[Job] = []
         async with self.ctx.store.transaction() as session:
             row = await self.ctx.store.locked_transfer(session, transfer_id)
             if isinstance(answer, BusMessage):
-                # Normally the inbound server applied it already; this covers a race.
+                # Still TRANSFER_SENT: apply it here; a row that moved on is left as it is.
                 jobs = apply_transfer_answer(session, row, answer.kind, answer.body)
             elif row.state == S.TRANSFER_SENT:
                 if isinstance(answer, NotDelivered):

@@ -102,11 +102,22 @@ class Handlers:
 
     async def put_transfer(self, msg: Inbound) -> Continuation:
         # The hub's answer to our GET about a transfer we are being paid (expiry sweep) is a
-        # notification for the payee flow; any other PUT answers a payer flow.
-        continuation = await self.transfers.on_transfer_state(msg)
-        if continuation is not None:
-            return continuation
-        return await self._outbound_answer(msg, "put")
+        # notification for the payee flow; any other PUT answers a payer flow. One
+        # transaction reads the row and applies whichever it is.
+        ctx = self.ctx
+        transfer_id = msg.params["ID"]
+        jobs: list[Job] = []
+        async with ctx.store.transaction() as session:
+            ctx.log_inbound(session, msg, transfer_id=transfer_id)
+            row = await ctx.store.transfer(session, transfer_id, lock=True)
+            payee = row is not None and self.transfers.waits_for_state(row)
+            if row is not None and payee:
+                jobs = self.transfers.apply_transfer_state(session, row, msg)
+            elif row is not None:
+                jobs = apply_transfer_answer(session, row, "put", msg.json)
+        if payee:
+            return lambda: ctx.jobs.run_now(*jobs)
+        return await self._wake(msg, "put", jobs)
 
     async def transfer_error(self, msg: Inbound) -> Continuation:
         ctx = self.ctx
@@ -152,6 +163,12 @@ class Handlers:
             ctx.log_inbound(session, msg, transfer_id=transfer_id)
             row = await ctx.store.transfer(session, transfer_id, lock=True)
             jobs = apply_transfer_answer(session, row, kind, msg.json) if row else []
+        return await self._wake(msg, kind, jobs)
+
+    async def _wake(self, msg: Inbound, kind: str, jobs: list[Job]) -> Continuation:
+        """Publish an applied answer about a transfer we sent to the flow waiting for it (if
+        any, in any replica); the continuation runs the jobs the answer queued."""
+        ctx = self.ctx
         headers = {"fspiop-source": msg.source, "signature": msg.signature, **msg.trace_headers}
         await self.bus.publish(callback_key(msg), BusMessage(kind, msg.json, headers))
         return (lambda: ctx.jobs.run_now(*jobs)) if jobs else None
@@ -167,10 +184,9 @@ class Handlers:
         """Log the callback, then publish it to whichever flow waits for it. Logging first
         means a callback nobody waits for any more is still on record."""
         key = callback_key(msg)
-        async with self.ctx.store.transaction() as session:
-            self.ctx.log_inbound(
-                session, msg, transfer_id=transfer_id, correlation_id=correlation_id or key
-            )
+        await self.ctx.log_inbound_alone(
+            msg, transfer_id=transfer_id, correlation_id=correlation_id or key
+        )
         headers = {"fspiop-source": msg.source, "signature": msg.signature, **msg.trace_headers}
         await self.bus.publish(key, BusMessage(kind, msg.json, headers))
         return None

@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from pm4ml.store.engine import READ_ONLY
+from pm4ml.store.engine import read_options
 from pm4ml.store.schema import Job, Message, Quote, TransactionRequestRow, Transfer, utcnow
 
 JOB_LEASE_SECONDS = 30
 MESSAGE_BODY_CHARS_MAX = 65_536
+#: Runs each statement as its own transaction (PostgreSQL): no BEGIN and COMMIT round trips.
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 
 class Store:
@@ -28,6 +30,7 @@ class Store:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._lock_rows = engine.dialect.name == "postgresql"
+        self._read_options = read_options(engine)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -38,9 +41,10 @@ class Store:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only (the portal, GET answers). On SQLite it does not take the
-        write lock, so reads run while a writer commits."""
+        write lock, so reads run while a writer commits; on PostgreSQL it runs without a
+        transaction (:func:`pm4ml.store.engine.read_options`)."""
         async with self._sessions() as session:
-            await session.connection(execution_options={READ_ONLY: True})
+            await session.connection(execution_options=self._read_options)
             yield session
 
     # --- transfers and quotes -------------------------------------------------------------
@@ -73,6 +77,21 @@ class Store:
         if lock and self._lock_rows:
             query = query.with_for_update()
         return (await session.execute(query)).scalar_one_or_none()
+
+    @staticmethod
+    async def move_quote(
+        session: AsyncSession, quote_id: str, from_state: str, **values: Any
+    ) -> bool:
+        """Set ``values`` on the quote if it is in ``from_state``, in one statement with no read
+        first; ``False`` when it was not in that state (or does not exist)."""
+        statement = (
+            update(Quote)
+            .where(Quote.quote_id == quote_id, Quote.state == from_state)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        result = cast("CursorResult[Any]", await session.execute(statement))
+        return result.rowcount == 1
 
     async def transfers_to_resume(
         self, session: AsyncSession, states: Sequence[str], limit: int = 500
@@ -175,45 +194,19 @@ class Store:
     # --- message log ------------------------------------------------------------------------
 
     @staticmethod
-    def log_message(
-        session: AsyncSession,
-        *,
-        direction: str,
-        method: str,
-        path: str,
-        resource: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        transfer_id: str | None = None,
-        correlation_id: str | None = None,
-        status_code: int | None = None,
-        signature: str | None = None,
-        error_code: str | None = None,
-        created_at: datetime | None = None,
-    ) -> None:
-        """Add one FSPIOP message to the log. Headers are stored as received or sent (the
-        signature included); no key material ever passes through here. An outgoing message
-        is logged after its answer but stamped with the time it was sent (``created_at``), so
-        the log reads in causal order even when its callback was logged first."""
-        text = body.decode("utf-8", "replace")[:MESSAGE_BODY_CHARS_MAX] if body else None
-        session.add(
-            Message(
-                direction=direction,
-                method=method,
-                path=path[:512],
-                resource=resource,
-                transfer_id=transfer_id,
-                correlation_id=correlation_id,
-                source=headers.get("fspiop-source"),
-                destination=headers.get("fspiop-destination"),
-                headers=dict(headers),
-                body=text,
-                status_code=status_code,
-                signature=signature,
-                error_code=error_code,
-                created_at=created_at or utcnow(),
-            )
-        )
+    def log_message(session: AsyncSession, **fields: Unpack[MessageFields]) -> None:
+        """Add one FSPIOP message to the log, in ``session``'s transaction."""
+        session.add(Message(**message_values(fields)))
+
+    async def log_message_alone(self, **fields: Unpack[MessageFields]) -> None:
+        """Write one FSPIOP message to the log in a transaction of its own (a message no state
+        change goes with). One plain INSERT, run on PostgreSQL without BEGIN and COMMIT: a
+        single statement is atomic by itself."""
+        async with self.engine.connect() as connection:
+            if self._lock_rows:
+                connection = await connection.execution_options(**_AUTOCOMMIT)
+            await connection.execute(insert(Message), [message_values(fields)])
+            await connection.commit()
 
     async def messages_for(self, session: AsyncSession, ids: Sequence[str]) -> list[Message]:
         query = (
@@ -296,3 +289,44 @@ class Store:
         async with self.reading() as session:
             query = select(func.count()).select_from(Job).where(Job.state == "PENDING")
             return int((await session.execute(query)).scalar_one())
+
+
+class MessageFields(TypedDict, total=False):
+    """One FSPIOP message for the log (see :func:`message_values`)."""
+
+    direction: Required[str]
+    method: Required[str]
+    path: Required[str]
+    resource: Required[str]
+    headers: Required[Mapping[str, str]]
+    body: Required[bytes | None]
+    transfer_id: str | None
+    correlation_id: str | None
+    status_code: int | None
+    signature: str | None
+    error_code: str | None
+    created_at: datetime | None
+
+
+def message_values(fields: MessageFields) -> dict[str, Any]:
+    """The ``messages`` row of one FSPIOP message. Headers are stored as received or sent (the
+    signature included); no key material ever passes through here. An outgoing message is
+    logged after its answer but stamped with the time it was sent (``created_at``), so the
+    log reads in causal order even when its callback was logged first."""
+    headers, body = fields["headers"], fields["body"]
+    return {
+        "direction": fields["direction"],
+        "method": fields["method"],
+        "path": fields["path"][:512],
+        "resource": fields["resource"],
+        "transfer_id": fields.get("transfer_id"),
+        "correlation_id": fields.get("correlation_id"),
+        "source": headers.get("fspiop-source"),
+        "destination": headers.get("fspiop-destination"),
+        "headers": dict(headers),
+        "body": body.decode("utf-8", "replace")[:MESSAGE_BODY_CHARS_MAX] if body else None,
+        "status_code": fields.get("status_code"),
+        "signature": fields.get("signature"),
+        "error_code": fields.get("error_code"),
+        "created_at": fields.get("created_at") or utcnow(),
+    }

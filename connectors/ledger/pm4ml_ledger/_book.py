@@ -1,10 +1,11 @@
 """The building blocks of every ledger transaction: finding and locking accounts, the
 settlement account of a currency, and double-entry postings.
 
-Everything here runs inside a transaction the caller opened. Lock order is always the customer
-account first, then the settlement account, so two transactions never wait on each other in a
-cycle. On PostgreSQL a lock is ``SELECT ... FOR UPDATE``; on SQLite the engine opens every
-transaction with ``BEGIN IMMEDIATE``, which serialises writers, and ``FOR UPDATE`` is omitted.
+Everything here runs inside a transaction the caller opened. Lock order is always the
+reservation (a commit or release), then the customer account, then the settlement account, so
+two transactions never wait on each other in a cycle. On PostgreSQL a lock is
+``SELECT ... FOR UPDATE``; on SQLite the engine opens every transaction with
+``BEGIN IMMEDIATE``, which serialises writers, and ``FOR UPDATE`` is omitted.
 """
 
 from __future__ import annotations

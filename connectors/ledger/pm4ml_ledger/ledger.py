@@ -23,6 +23,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from pm4ml.connectors import Money, PartyId, Unavailable
+from pm4ml.store.engine import read_options
 from pm4ml_ledger import reservations
 from pm4ml_ledger._book import find_account, party_accounts, settlement_account, transfer_account
 from pm4ml_ledger.accounts import Account, Balance
@@ -61,6 +62,7 @@ class Ledger:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._read_options = read_options(engine)
 
     async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction and commit it.
@@ -78,10 +80,18 @@ class Ledger:
                     raise
                 logger.debug("ledger: unique collision, running the transaction again")
             except UNAVAILABLE_ERRORS as exc:
-                # The peer sees only "unavailable"; the operator needs the cause.
-                logger.warning("ledger: database unavailable: %s", exc)
-                raise Unavailable("the ledger database is unavailable") from exc
+                raise _unavailable(exc) from exc
         raise AssertionError("unreachable")
+
+    async def read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run ``work``, which only reads, outside a write transaction (on PostgreSQL without
+        BEGIN and COMMIT; see ``pm4ml.store.engine.read_options``)."""
+        try:
+            async with self._sessions() as session:
+                await session.connection(execution_options=self._read_options)
+                return await work(session)
+        except UNAVAILABLE_ERRORS as exc:
+            raise _unavailable(exc) from exc
 
     async def check(self) -> None:
         """Raise ``Unavailable`` unless the database answers."""
@@ -137,7 +147,7 @@ class Ledger:
             found = await reservations.find(session, transfer_id, direction)
             return None if found is None else found.state
 
-        return await self.run(work)
+        return await self.read(work)
 
     async def received(self, transfer_id: str, party: PartyId, counterparty: str) -> bool:
         """Whether ``party`` was paid by transfer ``transfer_id`` from ``counterparty`` (as
@@ -164,7 +174,7 @@ class Ledger:
         async def work(session: AsyncSession) -> Account:
             return Account.from_row(await transfer_account(session, party, currency, lock=False))
 
-        return await self.run(work)
+        return await self.read(work)
 
     async def accounts_of(self, party: PartyId) -> list[Account]:
         """Every customer account of ``party``, whatever its status, oldest first."""
@@ -172,7 +182,7 @@ class Ledger:
         async def work(session: AsyncSession) -> list[Account]:
             return [Account.from_row(row) for row in await party_accounts(session, party)]
 
-        return await self.run(work)
+        return await self.read(work)
 
     # --- administration -------------------------------------------------------------------
 
@@ -243,7 +253,7 @@ class Ledger:
                 raise AccountNotFound(f"no {currency} account for party {party}")
             return Account.from_row(row)
 
-        return await self.run(work)
+        return await self.read(work)
 
     async def balance(self, party: PartyId, currency: str) -> Balance:
         """``(balance, held, available)`` of the account, as ``Decimal``."""
@@ -270,7 +280,7 @@ class Ledger:
         async def work(session: AsyncSession) -> list[Account]:
             return [Account.from_row(row) for row in await session.scalars(stmt)]
 
-        return await self.run(work)
+        return await self.read(work)
 
     async def block(self, party: PartyId, currency: str) -> Account:
         """Block the account: it neither pays nor receives until unblocked."""
@@ -347,6 +357,12 @@ class Ledger:
     async def audit(self) -> list[str]:
         """Every broken invariant (see ``audit.py``); empty when the ledger is sound."""
         return await self.run(audit)
+
+
+def _unavailable(exc: Exception) -> Unavailable:
+    # The peer sees only "unavailable"; the operator needs the cause.
+    logger.warning("ledger: database unavailable: %s", exc)
+    return Unavailable("the ledger database is unavailable")
 
 
 def _positive_units(amount: Decimal) -> int:

@@ -27,6 +27,7 @@ from pm4ml.fspiop.errors import ErrorCode
 from pm4ml_ledger._book import (
     find_account,
     lock_account,
+    locked,
     post,
     settlement_account,
     short,
@@ -53,13 +54,14 @@ def transition(reservation: ReservationRow, to: ReservationState) -> None:
 
 
 async def find(
-    session: AsyncSession, transfer_id: str, direction: Direction
+    session: AsyncSession, transfer_id: str, direction: Direction, *, lock: bool = False
 ) -> ReservationRow | None:
-    """The reservation of ``transfer_id`` in ``direction``, or ``None``."""
+    """The reservation of ``transfer_id`` in ``direction``, or ``None``; with ``lock``, locked
+    for this transaction (a concurrent commit or release of it waits)."""
     stmt = select(ReservationRow).where(
         ReservationRow.transfer_id == transfer_id, ReservationRow.direction == direction
     )
-    return (await session.scalars(stmt)).one_or_none()
+    return (await session.scalars(locked(stmt) if lock else stmt)).one_or_none()
 
 
 async def hold(
@@ -127,16 +129,16 @@ async def commit(session: AsyncSession, transfer_id: str, direction: Direction) 
     Raises ``UnknownTransfer`` when it was never held, and ``Rejected`` when it was released:
     the money was given back and cannot be moved now.
     """
-    reservation = await find(session, transfer_id, direction)
+    # The reservation is locked first, then its account: a concurrent commit or release of
+    # the same transfer waits here and then sees the state this one leaves.
+    reservation = await find(session, transfer_id, direction, lock=True)
     if reservation is None:
         raise UnknownTransfer(short(f"no reservation for transfer {transfer_id}"))
-    account = await lock_account(session, reservation.account_id)
-    # Re-read under the account lock: a concurrent commit or release may have finished.
-    await session.refresh(reservation)
     if reservation.state is ReservationState.COMMITTED:
         return False
     if reservation.state is ReservationState.RELEASED:
         raise Rejected(short(f"transfer {transfer_id} was released before and cannot be committed"))
+    account = await lock_account(session, reservation.account_id)
     settlement = await settlement_account(session, account.currency)
     if direction is Direction.OUT:
         account.held -= reservation.amount
@@ -163,11 +165,9 @@ async def release(
     """Give back the held reservation of ``transfer_id``. Returns ``False`` when there was
     nothing to release: unknown, already released, or already committed (which is logged,
     since money that moved cannot be released)."""
-    reservation = await find(session, transfer_id, direction)
+    reservation = await find(session, transfer_id, direction, lock=True)
     if reservation is None:
         return False
-    account = await lock_account(session, reservation.account_id)
-    await session.refresh(reservation)
     if reservation.state is ReservationState.COMMITTED:
         logger.warning(
             "ledger: release of committed transfer %s (%s) ignored", transfer_id, direction
@@ -176,6 +176,7 @@ async def release(
     if reservation.state is ReservationState.RELEASED:
         return False
     if direction is Direction.OUT:
+        account = await lock_account(session, reservation.account_id)
         account.held -= reservation.amount
     reservation.reason = reason[:REASON_CHARS_MAX] if reason else None
     transition(reservation, ReservationState.RELEASED)
