@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pm4ml.fspiop import canonical
+from pm4ml.runtime import Runtime
 from pm4ml.server import Listener, bind
 
 
@@ -109,3 +110,18 @@ async def recorder() -> AsyncIterator[Recorder]:
 
 
 __all__ = ["Listener", "Recorded", "Recorder", "recorder", "serve_app"]
+
+
+async def drain_outbox(*runtimes: Runtime) -> None:
+    """Wait until the runtimes' outboxes are empty: the CBS commits and releases, callbacks and
+    notifications queued by finished transfers have run (the outbound API answers once the
+    transfer's outcome is stored; the CBS is told right after)."""
+    for _ in range(100):
+        pending = 0
+        for runtime in runtimes:
+            await runtime.ctx.jobs.flush_done()
+            pending += await runtime.store.pending_jobs()
+        if pending == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{pending} outbox jobs still pending")

@@ -3,22 +3,15 @@ JWS both ways, on SQLite and PostgreSQL. Balances on both ledgers are the proof.
 
 from __future__ import annotations
 
-import asyncio
 from decimal import Decimal
 
 from tests.e2e.conftest import PAYEE, PAYER, Pair, PairFactory
+from tests.support import drain_outbox
 
 
 async def settle(pair: Pair) -> None:
     """Let the queued CBS commits/releases run."""
-    for _ in range(100):
-        pending = 0
-        for side in (pair.payer, pair.payee):
-            await side.runtime.ctx.jobs.flush_done()
-            pending += await side.runtime.store.pending_jobs()
-        if pending == 0:
-            return
-        await asyncio.sleep(0.05)
+    await drain_outbox(pair.payer.runtime, pair.payee.runtime)
 
 
 async def test_transfer_completes_and_moves_money(pair: Pair) -> None:

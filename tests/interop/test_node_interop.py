@@ -29,7 +29,7 @@ from pm4ml_ledger import Ledger
 from tests.conftest import KeyPair, in_thread, write_keys
 from tests.interop.backend import Backend
 from tests.interop.node_sdk import NodeDfsp, node_adapter
-from tests.support import serve_app
+from tests.support import drain_outbox, serve_app
 
 pytestmark = pytest.mark.interop
 PM4ML_PARTY = PartyId("MSISDN", "44123456789")
@@ -138,7 +138,7 @@ async def test_pm4ml_pays_a_node_payee(tmp_path: Path, rsa_keys: dict[str, KeyPa
         called = [(method, path) for method, path, _ in setup.backend.calls]
         assert ("POST", "/quoterequests") in called
         assert ("POST", "/transfers") in called
-        await setup.pm4ml.ctx.jobs.flush_done()
+        await drain_outbox(setup.pm4ml)
         balance = await setup.ledger.balance(PM4ML_PARTY, "USD")
         assert (balance.balance, balance.held) == (Decimal(90), Decimal(0))
 

@@ -23,6 +23,7 @@ import pytest
 
 from tests.conftest import KeyPair
 from tests.interop.test_node_interop import NODE_PARTY, PM4ML_PARTY, peers
+from tests.support import drain_outbox
 
 pytestmark = pytest.mark.interop
 
@@ -118,4 +119,5 @@ async def test_pm4ml_payer_gets_the_otp_from_a_node_payee(
         assert entered["authenticationInfo"]["authenticationValue"] == "424242"
         asked = [path for method, path, _ in setup.backend.calls if path.startswith("/otp/")]
         assert asked == [f"/otp/{request_id}"] * 2
+        await drain_outbox(setup.pm4ml)
         assert (await setup.ledger.balance(PM4ML_PARTY, "USD")).balance == Decimal("87.5")

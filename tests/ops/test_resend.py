@@ -27,7 +27,7 @@ from pm4ml.store.schema import Job, Transfer, utcnow
 from pm4ml_ledger.connector import LedgerConnector
 from tests.conftest import in_thread
 from tests.e2e.conftest import PAYER, Pair, pair, pair_factory
-from tests.support import serve_app
+from tests.support import drain_outbox, serve_app
 
 __all__ = ["pair", "pair_factory"]
 PASSWORD = "correct horse battery"
@@ -93,6 +93,7 @@ async def test_operators_resend_the_final_notification_to_the_cbs(pair: Pair) ->
     async with payer.store.transaction() as session:
         for name, role in (("vera", "viewer"), ("otto", "operator"), ("olga", "operator")):
             await add_user(session, name, PASSWORD, role)
+    await drain_outbox(payer)
     assert await pair.payer.balance(PAYER) == (Decimal(990), Decimal(0))
     ledger = RecordingLedger(payer.store.engine)
     jobs = Jobs(payer.store, payer.client, ledger)
