@@ -4,6 +4,7 @@ settings objects built per test (never from the process environment)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -96,10 +97,11 @@ def in_thread(function: Callable[..., T], *args: Any) -> T:
         return pool.submit(function, *args).result()
 
 
-@pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
-    """A PostgreSQL database migrated once, cloned by every PostgreSQL test."""
-    name = f"pm4ml_tmpl_{uuid.uuid4().hex[:8]}"
+@contextlib.contextmanager
+def template_database(prefix: str, migrate: Callable[[str], object]) -> Iterator[str]:
+    """A PostgreSQL database made by ``migrate(url)`` once, for tests to clone; dropped after.
+    Alembic runs its own event loop: it is kept off the one pytest-asyncio owns."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     try:
         in_thread(asyncio.run, _admin(f'CREATE DATABASE "{name}"'))
     except OSError as exc:
@@ -107,9 +109,18 @@ def postgres_template() -> Iterator[str]:
             f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc}); "
             "set PM4ML_TEST_POSTGRES=0 to run without it"
         )
-    in_thread(migrate_everything, POSTGRES_URL.format(name=name))
-    yield name
-    in_thread(asyncio.run, _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        in_thread(migrate, POSTGRES_URL.format(name=name))
+        yield name
+    finally:
+        in_thread(asyncio.run, _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once, cloned by every PostgreSQL test."""
+    with template_database("pm4ml_tmpl", migrate_everything) as name:
+        yield name
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

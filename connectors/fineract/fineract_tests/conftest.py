@@ -22,7 +22,7 @@ from pm4ml.connectors import ConnectorContext, PartyId
 from pm4ml.connectors.contract import Capability, ContractHarness
 from pm4ml.store.engine import create_engine
 from pm4ml_fineract import FineractConnector
-from tests.conftest import POSTGRES_URL, _admin, in_thread, postgres_required
+from tests.conftest import POSTGRES_URL, _admin, in_thread, postgres_required, template_database
 from tests.support import serve_app
 
 
@@ -37,18 +37,8 @@ async def fineract() -> AsyncIterator[Fineract]:
 @pytest.fixture(scope="session")
 def fineract_postgres_template() -> Iterator[str]:
     """A PostgreSQL database with the connector's table, cloned by every PostgreSQL test."""
-    name = f"pm4ml_fineract_tmpl_{uuid.uuid4().hex[:8]}"
-    try:
-        in_thread(asyncio.run, _admin(f'CREATE DATABASE "{name}"'))
-    except OSError as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable on 127.0.0.1:5432 ({exc}); "
-            "set PM4ML_TEST_POSTGRES=0 to run without it"
-        )
-    # Alembic runs its own event loop: keep it off the one pytest-asyncio owns.
-    in_thread(FineractConnector.upgrade_database, POSTGRES_URL.format(name=name))
-    yield name
-    in_thread(asyncio.run, _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with template_database("pm4ml_fineract_tmpl", FineractConnector.upgrade_database) as name:
+        yield name
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
