@@ -80,22 +80,28 @@ class Recorder:
 
 
 @contextlib.asynccontextmanager
-async def serve_app(app: Any, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve an ASGI app under uvicorn on a free loopback port; yield its base URL."""
+async def serve_app(app: Any, host: str = "127.0.0.1", **options: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app under uvicorn on a free loopback port; yield its base URL. ``options``
+    are more ``uvicorn.Config`` settings: with ``ssl_certfile`` the URL is ``https``."""
     sock = bind(host, 0)
     port = sock.getsockname()[1]
     # log_config=None: leave the process's logging alone, as pm4ml's own servers do.
-    config = uvicorn.Config(
-        app, lifespan="off", access_log=False, log_level="warning", log_config=None
-    )
+    settings: dict[str, Any] = {
+        "lifespan": "off",
+        "access_log": False,
+        "log_level": "warning",
+        "log_config": None,
+    }
+    config = uvicorn.Config(app, **{**settings, **options})
     server = uvicorn.Server(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
+    scheme = "https" if options.get("ssl_certfile") else "http"
     try:
-        yield f"http://{host}:{port}"
+        yield f"{scheme}://{host}:{port}"
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)

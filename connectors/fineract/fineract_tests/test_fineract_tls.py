@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -12,13 +11,12 @@ from pathlib import Path
 
 import pytest
 import trustme
-import uvicorn
 from fineract_tests.conftest import make_connector, open_account
 from fineract_tests.fake import API, Fineract
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pm4ml.connectors import PartyId, Unavailable
-from pm4ml.server import bind
+from tests.support import serve_app
 
 PARTY = PartyId("MSISDN", "255700000009")
 
@@ -27,25 +25,8 @@ PARTY = PartyId("MSISDN", "255700000009")
 async def serve_tls(fineract: Fineract, ca: trustme.CA, directory: Path) -> AsyncIterator[str]:
     server_pem = directory / "server.pem"
     ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(server_pem))
-    sock = bind("127.0.0.1", 0)
-    config = uvicorn.Config(
-        fineract.app(),
-        lifespan="off",
-        access_log=False,
-        log_level="critical",
-        ssl_certfile=str(server_pem),
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"https://127.0.0.1:{sock.getsockname()[1]}{API}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    async with serve_app(fineract.app(), ssl_certfile=str(server_pem)) as url:
+        yield url + API
 
 
 async def test_fineract_over_https(tmp_path: Path, engine: AsyncEngine) -> None:

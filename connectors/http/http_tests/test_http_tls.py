@@ -3,7 +3,6 @@ of its settings; without a client certificate the backend is unreachable (2003).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ssl
 from collections.abc import AsyncIterator
@@ -12,12 +11,11 @@ from pathlib import Path
 
 import pytest
 import trustme
-import uvicorn
 from http_tests.backend import Account, Backend
 from http_tests.conftest import make_connector
 
 from pm4ml.connectors import PartyId, Unavailable
-from pm4ml.server import bind
+from tests.support import serve_app
 
 PARTY = PartyId("MSISDN", "255700000009")
 
@@ -28,27 +26,13 @@ async def serve_mtls(backend: Backend, ca: trustme.CA, directory: Path) -> Async
     ca_pem = directory / "ca.pem"
     ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(str(server_pem))
     ca.cert_pem.write_to_path(str(ca_pem))
-    sock = bind("127.0.0.1", 0)
-    config = uvicorn.Config(
+    async with serve_app(
         backend.app(),
-        lifespan="off",
-        access_log=False,
-        log_level="critical",
         ssl_certfile=str(server_pem),
         ssl_ca_certs=str(ca_pem),
         ssl_cert_reqs=ssl.CERT_REQUIRED,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"https://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    ) as url:
+        yield url
 
 
 async def test_mutual_tls_to_the_backend(tmp_path: Path) -> None:
