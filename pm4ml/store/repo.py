@@ -17,6 +17,7 @@ from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from pm4ml.store.engine import read_options
+from pm4ml.store.group_write import GroupWriter
 from pm4ml.store.schema import Job, Message, Quote, TransactionRequestRow, Transfer, utcnow
 
 JOB_LEASE_SECONDS = 30
@@ -31,6 +32,7 @@ class Store:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._lock_rows = engine.dialect.name == "postgresql"
         self._read_options = read_options(engine)
+        self._message_log = GroupWriter(self._insert_messages)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -199,13 +201,17 @@ class Store:
         session.add(Message(**message_values(fields)))
 
     async def log_message_alone(self, **fields: Unpack[MessageFields]) -> None:
-        """Write one FSPIOP message to the log in a transaction of its own (a message no state
-        change goes with). One plain INSERT, run on PostgreSQL without BEGIN and COMMIT: a
-        single statement is atomic by itself."""
+        """Write one FSPIOP message to the log, with no state change (returns once it is
+        stored). Lines logged concurrently share one INSERT (:class:`GroupWriter`)."""
+        await self._message_log.add(message_values(fields))
+
+    async def _insert_messages(self, rows: Sequence[dict[str, Any]]) -> None:
+        # One multi-row INSERT, run on PostgreSQL without BEGIN and COMMIT: a single
+        # statement is atomic by itself.
         async with self.engine.connect() as connection:
             if self._lock_rows:
                 connection = await connection.execution_options(**_AUTOCOMMIT)
-            await connection.execute(insert(Message), [message_values(fields)])
+            await connection.execute(insert(Message), list(rows))
             await connection.commit()
 
     async def messages_for(self, session: AsyncSession, ids: Sequence[str]) -> list[Message]:
