@@ -69,7 +69,20 @@ def queue_send(
 ) -> Job:
     """Queue an FSPIOP request. The body is serialised now, once: the bytes sent, signed and
     logged are the same on every attempt."""
-    payload = {
+    payload = send_payload(method, path, body, destination, version, headers)
+    return Store.add_job(session, SEND, payload, transfer_id)
+
+
+def send_payload(
+    method: str,
+    path: str,
+    body: Mapping[str, Any] | None,
+    destination: str | None,
+    version: ApiVersion,
+    headers: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """What sending one FSPIOP request needs, as a job stores it."""
+    return {
         "method": method,
         "path": path,
         "body": canonical.dumps_str(body) if body is not None else None,
@@ -77,7 +90,6 @@ def queue_send(
         "version": str(version),
         "headers": dict(headers or {}),
     }
-    return Store.add_job(session, SEND, payload, transfer_id)
 
 
 def queue_cbs(session: AsyncSession, operation: str, transfer_id: str, **arguments: Any) -> Job:
@@ -138,7 +150,7 @@ class Jobs:
     async def _run(self, job: Job) -> None:
         try:
             if job.kind == SEND:
-                await self._send(job)
+                await self._send(job.payload, job.transfer_id)
             elif job.kind == CBS:
                 await self._cbs(job.payload)
             elif job.kind == REQUEST_OUTCOME:
@@ -181,8 +193,26 @@ class Jobs:
             except Exception:
                 log.exception("deleting finished jobs failed")
 
-    async def _send(self, job: Job) -> None:
-        payload = job.payload
+    async def send_now(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        destination: str | None,
+        version: ApiVersion,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Send an FSPIOP request that no stored state promises (the answer to a party or
+        participant lookup), without the outbox: if it cannot be delivered, it is logged and
+        dropped, and the asker, whose wait is bounded, asks again."""
+        payload = send_payload(method, path, body, destination, version, headers)
+        try:
+            await self._send(payload, None)
+        except Exception as exc:
+            log.warning("%s %s to %s not delivered: %s", method, path, destination, exc)
+
+    async def _send(self, payload: Mapping[str, Any], transfer_id: str | None) -> None:
         body = payload["body"].encode("utf-8") if payload["body"] is not None else None
         method, path = payload["method"], payload["path"]
         sent = await self._client.send(
@@ -193,7 +223,7 @@ class Jobs:
             version=ApiVersion.parse(payload["version"]),
             extra_headers=payload.get("headers") or None,
         )
-        await self._store.log_message_alone(**sent_fields(sent, job.transfer_id))
+        await self._store.log_message_alone(**sent_fields(sent, transfer_id))
         if sent.ok:
             return
         if sent.status_code >= 500:

@@ -57,22 +57,22 @@ class PayeeQuotes:
         answer: Callable[[Inbound, PartyId], Awaitable[dict[str, Any]]],
     ) -> None:
         """``PUT <path>`` with what ``answer`` finds for the requested party, or the
-        ``<path>/error`` callback."""
+        ``<path>/error`` callback. Sent directly, not through the outbox: a lookup changes no
+        state here, so nothing promises its answer, and an asker that does not get it asks
+        again."""
         ctx = self.ctx
         requested = PartyId(msg.params["Type"], msg.params["ID"], msg.params.get("SubId"))
-        job: Job
+        path = msg.path
         try:
             body = await answer(msg, requested)
         except (ConnectorError, FspiopError) as exc:
-            error = to_fspiop_error(exc, Role.PAYEE)
-            async with ctx.store.transaction() as session:
-                ctx.log_inbound(session, msg, correlation_id=str(requested))
-                job = ctx.error_callback(session, msg.reply_to, msg.path, error)
-        else:
-            async with ctx.store.transaction() as session:
-                ctx.log_inbound(session, msg, correlation_id=str(requested))
-                job = ctx.callback(session, msg.reply_to, msg.path, body)
-        await ctx.jobs.run_now(job)
+            body = to_fspiop_error(exc, Role.PAYEE).to_body()
+            path += "/error"
+        await ctx.log_inbound_alone(msg, correlation_id=str(requested))
+        to = msg.reply_to
+        await ctx.jobs.send_now(
+            "PUT", path, body, destination=to.fsp, version=to.version, headers=to.trace_headers
+        )
 
     # --- POST /quotes -----------------------------------------------------------------------
 
