@@ -113,18 +113,23 @@ class PayerTransfers:
     async def proceed(self, transfer_id: str, row: Transfer | None = None) -> Transfer:
         """Run the transfer from its stored state until it is final or waits for the caller.
         ``row`` is the transfer as the caller just committed it (not read again); every step
-        checks the state again under the row lock before it changes anything."""
+        stores its change only if the stored state is still the one it moved from."""
         set_transfer_id(transfer_id)
         if row is None:
             row = await self.ctx.store.existing_transfer(transfer_id)
+        # A quote this call obtained waits for the caller's acceptance (when it must); one
+        # already stored was accepted if the caller got here again.
+        quoted_now = False
         if row.state == S.PARTY_LOOKUP_SENT:
             row = await self._lookup(row)
             if row.state == S.PARTY_RECEIVED and not self.options.auto_accept_party:
                 return await self._wait_for_caller(row)
+            quoted_now = True  # the lookup goes on to the quote when the party is accepted
         if row.state == S.PARTY_RECEIVED:
             row = await self._quote(row)
-            if row.state == S.QUOTE_RECEIVED and not self.options.auto_accept_quotes:
-                return await self._wait_for_caller(row)
+            quoted_now = True
+        if quoted_now and row.state == S.QUOTE_RECEIVED and not self.options.auto_accept_quotes:
+            return await self._wait_for_caller(row)
         if row.state == S.QUOTE_RECEIVED and needs_authorization(row.data):
             # A request to pay with an OTP: its step runs before anything is held.
             return row
@@ -151,53 +156,62 @@ class PayerTransfers:
         party = PartyId(str(row.payee_id_type), str(row.payee_id_value), row.payee_id_sub)
         path = f"/parties/{party}"
         answer = await self._ask("GET", path, None, None, path.strip("/"), row)
-        async with self.ctx.store.transaction() as session:
-            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
-            if row.state != S.PARTY_LOOKUP_SENT:
-                return row
-            if isinstance(answer, FspiopError):
-                return self._failed(row, answer)
-            info = answer.body.get("party", {}).get("partyIdInfo", {})
-            if not info.get("fspId"):
-                return self._failed(row, FspiopError(ErrorCode.PARTY_NOT_FOUND, "no fspId"))
+        was = row.state
+        quote: tuple[str, dict[str, Any]] | None = None
+        if isinstance(answer, FspiopError):
+            fields = self._failed(row, answer)
+        elif not (info := answer.body.get("party", {}).get("partyIdInfo", {})).get("fspId"):
+            fields = self._failed(row, FspiopError(ErrorCode.PARTY_NOT_FOUND, "no fspId"))
+        else:
             row.payee_fsp = str(info["fspId"])
             row.data = {**(row.data or {}), "party": answer.body}
             move(row, S.PARTY_RECEIVED)
+            fields = ("payee_fsp", "data")
+            if self.options.auto_accept_party:
+                # Accepted at once: the quote request is stored with the party, one write.
+                quote = self._request_quote(row)
+                fields = (*fields, "quote_id")
+        row = await self._save(row, was, fields)
+        if quote is not None and row.state == S.QUOTE_REQUESTED:
+            return await self._ask_quote(row, *quote)
         return row
 
     async def _quote(self, row: Transfer) -> Transfer:
+        was = row.state
+        quote = self._request_quote(row)
+        row = await self._save(row, was, ("quote_id", "data"))
+        if row.state != S.QUOTE_REQUESTED:
+            return row
+        return await self._ask_quote(row, *quote)
+
+    def _request_quote(self, row: Transfer) -> tuple[str, dict[str, Any]]:
+        """Move a ``PARTY_RECEIVED`` row to ``QUOTE_REQUESTED`` in memory, with the ``POST
+        /quotes`` body it is about to send; returns the quote id and the body."""
         quote_id = str(uuid.uuid4())
         expiration = self.ctx.clock() + timedelta(seconds=self.ctx.expiry_seconds)
         body = quote_request(row, quote_id, self.ctx.dfsp_id, mapping.fspiop_datetime(expiration))
-        async with self.ctx.store.transaction() as session:
-            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
-            if row.state != S.PARTY_RECEIVED:
-                return row
-            row.quote_id = quote_id
-            row.data = {**(row.data or {}), "quote_request": body}
-            move(row, S.QUOTE_REQUESTED)
+        row.quote_id = quote_id
+        row.data = {**(row.data or {}), "quote_request": body}
+        move(row, S.QUOTE_REQUESTED)
+        return quote_id, body
+
+    async def _ask_quote(self, row: Transfer, quote_id: str, body: dict[str, Any]) -> Transfer:
+        """Send the stored quote request of a ``QUOTE_REQUESTED`` row and store the answer."""
         answer = await self._ask("POST", "/quotes", body, row.payee_fsp, f"quotes/{quote_id}", row)
-        async with self.ctx.store.transaction() as session:
-            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
-            if row.state != S.QUOTE_REQUESTED:
-                return row
-            if isinstance(answer, FspiopError):
-                return self._failed(row, answer)
-            try:
-                mapping.check_quote_answer(
-                    quote_id,
-                    answer.body,
-                    ilp=self.ctx.ilp,
-                    now=self.ctx.clock(),
-                    currency=row.currency,
-                )
-            except FspiopError as error:
-                return self._failed(row, error)
-            row.ilp_packet = str(answer.body["ilpPacket"])
-            row.condition = str(answer.body["condition"])
-            row.data = {**(row.data or {}), "quote": answer.body}
-            move(row, S.QUOTE_RECEIVED)
-        return row
+        was = row.state
+        if isinstance(answer, FspiopError):
+            return await self._save(row, was, self._failed(row, answer))
+        try:
+            mapping.check_quote_answer(
+                quote_id, answer.body, ilp=self.ctx.ilp, now=self.ctx.clock(), currency=row.currency
+            )
+        except FspiopError as error:
+            return await self._save(row, was, self._failed(row, error))
+        row.ilp_packet = str(answer.body["ilpPacket"])
+        row.condition = str(answer.body["condition"])
+        row.data = {**(row.data or {}), "quote": answer.body}
+        move(row, S.QUOTE_RECEIVED)
+        return await self._save(row, was, ("ilp_packet", "condition", "data"))
 
     async def _reserve(self, row: Transfer) -> Transfer:
         quote = (row.data or {})["quote"]
@@ -216,36 +230,39 @@ class PayerTransfers:
             await self.ctx.cbs(self.ctx.connector.reserve_funds(hold))
         except Exception as exc:
             error = to_fspiop_error(exc, Role.PAYER)
-        jobs: list[Job] = []
-        body: dict[str, Any] | None = None
-        async with self.ctx.store.transaction() as session:
-            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
-            if row.state != S.QUOTE_RECEIVED:
-                return row
-            if error is not None:
-                # Nothing was held, but a release is harmless and covers a partial hold.
-                jobs.append(queue_cbs(session, "release_funds", row.transfer_id, reason="failed"))
-                self._failed(row, error)
-            else:
-                row.expiration = expiration
-                move(row, S.FUNDS_RESERVED)
-                # The transfer goes out at once, so its request is stored in the same
-                # transaction: a crash before the send leaves a TRANSFER_SENT the sweeper asks
-                # the hub about after expiry, as it would after a crash just after the send.
-                body = self._sent_transfer(row)
-        if body is None:
+        was = row.state
+        if error is not None:
+            jobs: list[Job] = []
+            fields = self._failed(row, error)
+            async with self.ctx.store.transaction() as session:
+                if saved := await self.ctx.store.save_transfer(session, row, was, fields):
+                    # Nothing was held, but a release is harmless and covers a partial hold.
+                    jobs.append(
+                        queue_cbs(session, "release_funds", row.transfer_id, reason="failed")
+                    )
+            if not saved:
+                return await self.ctx.store.existing_transfer(row.transfer_id)
             await self.ctx.jobs.run_now(*jobs)
+            return row
+        row.expiration = expiration
+        move(row, S.FUNDS_RESERVED)
+        # The transfer goes out at once, so its request is stored in the same write: a crash
+        # before the send leaves a TRANSFER_SENT the sweeper asks the hub about after expiry,
+        # as it would after a crash just after the send.
+        body = self._sent_transfer(row)
+        row = await self._save(row, was, ("expiration", "data"))
+        if row.state != S.TRANSFER_SENT:
             return row
         return await self._send_transfer(row, body)
 
     async def _transfer(self, row: Transfer) -> Transfer:
         """Send the transfer of a ``FUNDS_RESERVED`` row (one stored by an earlier version,
         which committed the two states apart)."""
-        async with self.ctx.store.transaction() as session:
-            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
-            if row.state != S.FUNDS_RESERVED:
-                return row
-            body = self._sent_transfer(row)
+        was = row.state
+        body = self._sent_transfer(row)
+        row = await self._save(row, was, ("data",))
+        if row.state != S.TRANSFER_SENT:
+            return row
         return await self._send_transfer(row, body)
 
     def _sent_transfer(self, row: Transfer) -> dict[str, Any]:
@@ -323,15 +340,23 @@ class PayerTransfers:
         )
 
     async def _wait_for_caller(self, row: Transfer) -> Transfer:
-        async with self.ctx.store.transaction() as session:
-            row = await self.ctx.store.locked_transfer(session, row.transfer_id)
-            row.data = {**(row.data or {}), "waiting": True}
-        return row
+        row.data = {**(row.data or {}), "waiting": True}
+        return await self._save(row, row.state, ("data",))
 
-    def _failed(self, row: Transfer, error: FspiopError) -> Transfer:
+    async def _save(self, row: Transfer, was: str, fields: tuple[str, ...]) -> Transfer:
+        """Store ``row`` as this flow moved it from state ``was`` (:meth:`Store.save_transfer`);
+        if something else moved the transfer first, the stored one wins and is returned."""
+        async with self.ctx.store.transaction() as session:
+            saved = await self.ctx.store.save_transfer(session, row, was, fields)
+        if saved:
+            return row
+        return await self.ctx.store.existing_transfer(row.transfer_id)
+
+    def _failed(self, row: Transfer, error: FspiopError) -> tuple[str, ...]:
+        """Move ``row`` to ``FAILED`` with ``error``, in memory; the fields to store."""
         move(row, S.FAILED)
         fail(row, error)
-        return row
+        return ("last_error_code", "last_error_description", "data")
 
 
 def quote_request(row: Transfer, quote_id: str, dfsp_id: str, expiration: str) -> dict[str, Any]:

@@ -72,6 +72,24 @@ class Store:
         assert row is not None, transfer_id
         return row
 
+    @staticmethod
+    async def save_transfer(
+        session: AsyncSession, row: Transfer, from_state: str, fields: Sequence[str]
+    ) -> bool:
+        """Write ``row``'s state and ``fields`` (a row the caller moved in memory) if the
+        stored transfer is still in ``from_state``: one conditional UPDATE, no read and no row
+        lock first. ``False`` when another task moved it meanwhile; nothing is written then."""
+        values = {name: getattr(row, name) for name in fields}
+        values.update(state=row.state, updated_at=utcnow(), completed_at=row.completed_at)
+        statement = (
+            update(Transfer)
+            .where(Transfer.transfer_id == row.transfer_id, Transfer.state == from_state)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        result = cast("CursorResult[Any]", await session.execute(statement))
+        return result.rowcount == 1
+
     async def quote(
         self, session: AsyncSession, quote_id: str, *, lock: bool = False
     ) -> Quote | None:
