@@ -51,15 +51,17 @@ class PayeeTransfers:
                 job = self._replay(session, msg, row)
             else:
                 row = new_row(msg)
-                session.add(row)
                 try:
+                    # Checked before it is added: the row is then written once, complete.
                     quote = await self._admit(session, row, msg)
                 except FspiopError as error:
                     mark_aborted(row, error)
+                    session.add(row)
                     job = ctx.error_callback(
                         session, msg.reply_to, path_of(row), error, transfer_id=transfer_id
                     )
                 else:
+                    session.add(row)
                     admitted = row
                     return lambda: self.prepare(transfer_id, (admitted, quote))
         return (lambda: ctx.jobs.run_now(job)) if job is not None else None
@@ -113,7 +115,7 @@ class PayeeTransfers:
         """Have the CBS reserve the credit, then fulfil or refuse. Also resumes a ``RECEIVED``
         transfer after a restart: ``prepare_transfer`` is idempotent on the transfer id.
         ``admitted`` is the row and quote the caller just committed (not read again); a
-        stale state is harmless, ``_decide`` checks it again under the lock."""
+        stale state is harmless: ``_decide`` stores its outcome only over ``RECEIVED``."""
         ctx = self.ctx
         row: Transfer | None
         quote: Quote | None
@@ -141,20 +143,24 @@ class PayeeTransfers:
             error = to_fspiop_error(exc, Role.PAYEE)
             if error.code == ErrorCode.INTERNAL_SERVER_ERROR:
                 log.exception("prepare_transfer %s failed", transfer_id)
-        await self._decide(transfer_id, error)
+        await self._decide(row, error)
 
-    async def _decide(self, transfer_id: str, error: FspiopError | None) -> None:
+    async def _decide(self, row: Transfer, error: FspiopError | None) -> None:
+        """Fulfil or refuse a ``RECEIVED`` transfer the CBS was just asked to reserve, with one
+        conditional write over ``RECEIVED`` (:meth:`Store.save_transfer`)."""
         ctx = self.ctx
+        if error is None and row.expiration and row.expiration <= ctx.clock():
+            error = FspiopError(ErrorCode.TRANSFER_EXPIRED, "the transfer expired")
+        fields = ("last_error_code", "last_error_description")
         async with ctx.store.transaction() as session:
-            row = await ctx.store.transfer(session, transfer_id, lock=True)
-            assert row is not None
-            if row.state != S.RECEIVED:
-                # Aborted meanwhile (expiry sweep): whatever the CBS just reserved goes back.
-                jobs = [queue_cbs(session, "abort_transfer", transfer_id, reason="aborted")]
-            else:
-                if error is None and row.expiration and row.expiration <= ctx.clock():
-                    error = FspiopError(ErrorCode.TRANSFER_EXPIRED, "the transfer expired")
+            with session.no_autoflush:  # the jobs are written only with the new state
                 jobs = self._settle(session, row, error)
+                if not await ctx.store.save_transfer(session, row, S.RECEIVED, fields):
+                    # Aborted meanwhile (expiry sweep): what the CBS just reserved goes back.
+                    for job in jobs:
+                        session.expunge(job)
+                    tid = row.transfer_id
+                    jobs = [queue_cbs(session, "abort_transfer", tid, reason="aborted")]
         await ctx.jobs.run_now(*jobs)
 
     def _settle(self, session: AsyncSession, row: Transfer, error: FspiopError | None) -> list[Job]:

@@ -201,3 +201,31 @@ async def wait_until_async(check: Any, seconds: float = 5.0) -> None:
             return
         await asyncio.sleep(0.05)
     assert await check()
+
+
+async def test_transfer_aborted_while_the_cbs_reserves_is_not_fulfilled(
+    payee_factory: PayeeFactory,
+) -> None:
+    faulty = Faulty(payee_factory.database_url)
+    async with payee_factory(connector=faulty) as env:
+        quote, answer = await quote_and_answer(env)
+        transfer = transfer_request(quote, answer)
+        tid = transfer["transferId"]
+        faulty.delay["prepare_transfer"] = 0.5
+        await env.send("POST", "/transfers", transfer)
+        await wait_until(lambda: "prepare_transfer" in faulty.calls)
+        # Meanwhile something else (an expiry sweep) ends the transfer.
+        async with env.runtime.store.transaction() as session:
+            row = await env.runtime.store.transfer(session, tid, lock=True)
+            assert row is not None and row.state == TransferState.RECEIVED
+            row.state = TransferState.ABORTED
+        # The reservation made after that is given back; no fulfilment goes out.
+        await wait_until(lambda: "abort_transfer" in faulty.calls)
+        await asyncio.sleep(0.3)
+        assert env.hub.count("PUT", f"/transfers/{tid}") == 0
+        assert "commit_transfer" not in faulty.calls
+        assert await held(env) == Decimal("0")
+        assert await env.balance() == Decimal("0")
+        async with env.runtime.store.reading() as session:
+            row = await env.runtime.store.transfer(session, tid)
+        assert row is not None and row.state == TransferState.ABORTED
