@@ -10,12 +10,13 @@ two transactions never wait on each other in a cycle. On PostgreSQL a lock is
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm4ml.connectors import Blocked, PartyId, PartyNotFound, UnsupportedCurrency
+from pm4ml.store.schema import utcnow
 from pm4ml_ledger.schema import (
     SETTLEMENT,
     AccountKind,
@@ -23,7 +24,13 @@ from pm4ml_ledger.schema import (
     AccountStatus,
     PostingKind,
     PostingRow,
+    ReservationRow,
 )
+
+#: The tables, for statements that run without the ORM's unit of work.
+ACCOUNTS = cast("Table", AccountRow.__table__)
+RESERVATIONS = cast("Table", ReservationRow.__table__)
+POSTINGS = cast("Table", PostingRow.__table__)
 
 #: ``ConnectorError`` messages reach the peer's ``errorDescription``, which holds 128 chars.
 MESSAGE_CHARS_MAX = 128
@@ -119,6 +126,70 @@ async def settlement_account(session: AsyncSession, currency: str) -> AccountRow
         session.add(account)
         await session.flush()
     return account
+
+
+async def post_units(
+    session: AsyncSession,
+    *,
+    kind: PostingKind,
+    customer_id: int,
+    outgoing: bool,
+    amount: int,
+    held: int = 0,
+    reservation_id: int | None = None,
+    transfer_id: str | None = None,
+    memo: str | None = None,
+) -> None:
+    """Move ``amount`` units between a customer account and its currency's settlement
+    account and journal it, in SQL: the balances change by arithmetic in UPDATE statements,
+    which lock the rows (customer first, then settlement, the module's lock order) without
+    reading them first. ``outgoing``: the customer pays; ``held`` units of the customer's
+    hold are taken back at the same time. The database checks refuse an overdrawn account."""
+    assert amount > 0, "a posting moves a positive amount"
+    sign = -1 if outgoing else 1
+    now = utcnow()
+    customer = ACCOUNTS
+    currency = (
+        await session.execute(
+            update(customer)
+            .where(customer.c.id == customer_id)
+            .values(
+                balance=customer.c.balance + sign * amount,
+                held=customer.c.held - held,
+                updated_at=now,
+            )
+            .returning(customer.c.currency)
+        )
+    ).scalar_one()
+    settled = (
+        await session.execute(
+            update(customer)
+            .where(
+                customer.c.kind == AccountKind.SETTLEMENT,
+                customer.c.currency == currency,
+            )
+            .values(balance=customer.c.balance - sign * amount, updated_at=now)
+            .returning(customer.c.id)
+        )
+    ).scalar_one_or_none()
+    if settled is None:
+        account = await settlement_account(session, currency)  # first use: created
+        account.balance -= sign * amount
+        settled = account.id
+    debit, credit = (customer_id, settled) if outgoing else (settled, customer_id)
+    await session.execute(
+        insert(POSTINGS).values(
+            kind=kind,
+            currency=currency,
+            debit_account_id=debit,
+            credit_account_id=credit,
+            amount=amount,
+            reservation_id=reservation_id,
+            transfer_id=transfer_id,
+            memo=memo,
+            created_at=now,
+        )
+    )
 
 
 def post(

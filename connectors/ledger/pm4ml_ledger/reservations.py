@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pm4ml.connectors import (
@@ -24,12 +24,14 @@ from pm4ml.connectors import (
     UnknownTransfer,
 )
 from pm4ml.fspiop.errors import ErrorCode
+from pm4ml.store.schema import utcnow
 from pm4ml_ledger._book import (
+    ACCOUNTS,
+    RESERVATIONS,
     find_account,
     lock_account,
     locked,
-    post,
-    settlement_account,
+    post_units,
     short,
     transfer_account,
 )
@@ -90,12 +92,18 @@ async def hold(
     if account.max_single_transfer is not None and amount > account.max_single_transfer:
         limit = from_units(account.max_single_transfer)
         raise LimitExceeded(short(f"amount is above the single-transfer limit {limit} {currency}"))
+    now = utcnow()
     if direction is Direction.OUT:
         if account.balance - account.held < amount:
             raise InsufficientFunds(short(f"not enough funds in the {currency} account"))
-        account.held += amount
-    session.add(
-        ReservationRow(
+        await session.execute(
+            update(ACCOUNTS)
+            .where(ACCOUNTS.c.id == account.id)
+            .values(held=ACCOUNTS.c.held + amount, updated_at=now)
+        )
+    # A concurrent hold of the same transfer collides here on the unique constraint.
+    await session.execute(
+        insert(RESERVATIONS).values(
             transfer_id=transfer_id,
             direction=direction,
             account_id=account.id,
@@ -103,10 +111,10 @@ async def hold(
             state=ReservationState.HELD,
             counterparty=counterparty[:REASON_CHARS_MAX] if counterparty else None,
             expires_at=expires_at,
+            created_at=now,
+            updated_at=now,
         )
     )
-    # A concurrent hold of the same transfer collides here on the unique constraint.
-    await session.flush()
     return True
 
 
@@ -129,33 +137,41 @@ async def commit(session: AsyncSession, transfer_id: str, direction: Direction) 
     Raises ``UnknownTransfer`` when it was never held, and ``Rejected`` when it was released:
     the money was given back and cannot be moved now.
     """
-    # The reservation is locked first, then its account: a concurrent commit or release of
-    # the same transfer waits here and then sees the state this one leaves.
-    reservation = await find(session, transfer_id, direction, lock=True)
-    if reservation is None:
-        raise UnknownTransfer(short(f"no reservation for transfer {transfer_id}"))
-    if reservation.state is ReservationState.COMMITTED:
-        return False
-    if reservation.state is ReservationState.RELEASED:
+    # The reservation moves first (its UPDATE locks it), then its account, then the
+    # settlement account: a concurrent commit or release of the same transfer waits on the
+    # reservation and then finds it no longer HELD.
+    table = RESERVATIONS
+    taken = (
+        await session.execute(
+            update(table)
+            .where(
+                table.c.transfer_id == transfer_id,
+                table.c.direction == direction,
+                table.c.state == ReservationState.HELD,
+            )
+            .values(state=ReservationState.COMMITTED, updated_at=utcnow())
+            .returning(table.c.id, table.c.account_id, table.c.amount, table.c.counterparty)
+        )
+    ).one_or_none()
+    if taken is None:
+        reservation = await find(session, transfer_id, direction)
+        if reservation is None:
+            raise UnknownTransfer(short(f"no reservation for transfer {transfer_id}"))
+        if reservation.state is ReservationState.COMMITTED:
+            return False
         raise Rejected(short(f"transfer {transfer_id} was released before and cannot be committed"))
-    account = await lock_account(session, reservation.account_id)
-    settlement = await settlement_account(session, account.currency)
-    if direction is Direction.OUT:
-        account.held -= reservation.amount
-        debit, credit, kind = account, settlement, PostingKind.TRANSFER_OUT
-    else:
-        debit, credit, kind = settlement, account, PostingKind.TRANSFER_IN
-    post(
+    outgoing = direction is Direction.OUT
+    await post_units(
         session,
-        kind=kind,
-        debit=debit,
-        credit=credit,
-        amount=reservation.amount,
-        reservation_id=reservation.id,
+        kind=PostingKind.TRANSFER_OUT if outgoing else PostingKind.TRANSFER_IN,
+        customer_id=taken.account_id,
+        outgoing=outgoing,
+        amount=taken.amount,
+        held=taken.amount if outgoing else 0,
+        reservation_id=taken.id,
         transfer_id=transfer_id,
-        memo=reservation.counterparty,
+        memo=taken.counterparty,
     )
-    transition(reservation, ReservationState.COMMITTED)
     return True
 
 
