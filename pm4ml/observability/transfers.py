@@ -4,7 +4,8 @@ session.
 A transfer ends (``COMMITTED``, ``ABORTED``, ``FAILED``) on many paths: the payer flow, the
 inbound server applying the hub's answer, the payee flow, the sweeper. Each of them writes
 the final state in one transaction. Instead of a call on every path, a session listener sees
-the flushed ``Transfer`` rows whose ``state`` changed to a final one and, only once the
+the flushed ``Transfer`` rows whose ``state`` changed to a final one (and
+``Store.save_transfer`` notes the ones it writes without a flush) and, only once the
 transaction committed, counts them into ``pm4ml_transfers_total{direction,outcome}`` and
 ``pm4ml_transfer_duration_seconds{direction}`` (``created_at`` to ``completed_at``). A rolled
 back transaction counts nothing; a transfer is counted once, by the replica that ended it.
@@ -36,12 +37,10 @@ from sqlalchemy.orm import Session
 
 from pm4ml.flows.states import FINAL_STATES, Direction, TransferState
 from pm4ml.observability.metrics import Metrics
-from pm4ml.store.repo import Store
-from pm4ml.store.schema import Transfer, utcnow
+from pm4ml.store.repo import TRANSFERS_ENDED, Store, note_if_ended
+from pm4ml.store.schema import Transfer
 
 log = logging.getLogger(__name__)
-_ENDED = "pm4ml_transfers_ended"  # session.info key: (id, direction, outcome, seconds) per row
-_FINAL = frozenset(str(state) for state in FINAL_STATES)
 # Listed, not "NOT IN final": the (state, expiration) index then finds the few unfinished
 # rows without reading every transfer ever made, at every probe.
 _UNFINISHED = sorted(str(state) for state in TransferState if state not in FINAL_STATES)
@@ -67,18 +66,13 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     if not isinstance(bind, Engine) or bind not in _watched:
         return
     for row in chain(session.new, session.dirty):
-        if not isinstance(row, Transfer) or row.state not in _FINAL:
-            continue
         # History still holds this flush's changes: only a row that *became* final counts.
-        if not inspect(row).attrs.state.history.added:
-            continue
-        seconds = ((row.completed_at or utcnow()) - row.created_at).total_seconds()
-        ended = session.info.setdefault(_ENDED, [])
-        ended.append((row.transfer_id, str(row.direction), str(row.state), max(seconds, 0.0)))
+        if isinstance(row, Transfer) and inspect(row).attrs.state.history.added:
+            note_if_ended(session.info, row)
 
 
 def _after_commit(session: Session) -> None:
-    ended = session.info.pop(_ENDED, None)
+    ended = session.info.pop(TRANSFERS_ENDED, None)
     if not ended:
         return
     metrics = _watched.get(session.bind) if isinstance(session.bind, Engine) else None
@@ -91,7 +85,7 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop(_ENDED, None)
+    session.info.pop(TRANSFERS_ENDED, None)
 
 
 async def count_in_flight(store: Store, metrics: Metrics) -> None:

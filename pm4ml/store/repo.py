@@ -16,6 +16,7 @@ from typing import Any, Required, TypedDict, Unpack, cast
 from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from pm4ml.flows.states import FINAL_STATES
 from pm4ml.store.engine import read_options
 from pm4ml.store.group_write import GroupWriter
 from pm4ml.store.schema import Job, Message, Quote, TransactionRequestRow, Transfer, utcnow
@@ -88,7 +89,10 @@ class Store:
             .execution_options(synchronize_session=False)
         )
         result = cast("CursorResult[Any]", await session.execute(statement))
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        note_if_ended(session.sync_session.info, row)
+        return True
 
     async def quote(
         self, session: AsyncSession, quote_id: str, *, lock: bool = False
@@ -313,6 +317,22 @@ class Store:
         async with self.reading() as session:
             query = select(func.count()).select_from(Job).where(Job.state == "PENDING")
             return int((await session.execute(query)).scalar_one())
+
+
+#: ``Session.info`` key: the transfers that ended in the session's transaction, as
+#: ``(id, direction, outcome, seconds)``, for whoever counts them once it commits
+#: (``pm4ml.observability.transfers``).
+TRANSFERS_ENDED = "pm4ml_transfers_ended"
+_FINAL = frozenset(str(state) for state in FINAL_STATES)
+
+
+def note_if_ended(info: dict[Any, Any], row: Transfer) -> None:
+    """Note ``row`` in a session's ``info`` if its state, just written, is final."""
+    if row.state not in _FINAL:
+        return
+    seconds = ((row.completed_at or utcnow()) - row.created_at).total_seconds()
+    ended = info.setdefault(TRANSFERS_ENDED, [])
+    ended.append((row.transfer_id, str(row.direction), str(row.state), max(seconds, 0.0)))
 
 
 class MessageFields(TypedDict, total=False):
