@@ -229,3 +229,19 @@ async def test_transfer_aborted_while_the_cbs_reserves_is_not_fulfilled(
         async with env.runtime.store.reading() as session:
             row = await env.runtime.store.transfer(session, tid)
         assert row is not None and row.state == TransferState.ABORTED
+
+
+async def test_lookup_answer_the_hub_refuses_is_sent_once_and_not_queued(payee: PayeeEnv) -> None:
+    # A lookup changes no state: its answer goes out once, without the outbox; the asker
+    # (whose wait is bounded) asks again.
+    payee.hub.status_code = 503
+    path = "/parties/MSISDN/27713803912"
+    await payee.send("GET", path)
+    await payee.hub.wait_for("PUT", path)
+    await asyncio.sleep(1.0)  # past the outbox's first retry (0.5 s) had it been queued
+    assert payee.hub.count("PUT", path) == 1
+    assert await payee.runtime.store.pending_jobs() == 0
+    payee.hub.status_code = None
+    await payee.send("GET", path)
+    body = await payee.callback("PUT", path)
+    assert body["party"]["partyIdInfo"]["fspId"] == "payeefsp"
