@@ -1,4 +1,5 @@
-"""The PostgreSQL pool checks only connections that sat idle, and replaces a dead one."""
+"""The PostgreSQL pool checks only connections that sat idle, and replaces a dead one; a
+single-statement unit of work runs without BEGIN and COMMIT."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pm4ml.store import engine as engine_module
 from pm4ml.store.engine import create_engine
+from pm4ml.store.repo import Store
 from tests.conftest import POSTGRES_DSN
 
 pytestmark = [
@@ -67,5 +69,27 @@ async def test_idle_connection_closed_by_the_server_is_replaced(
         fresh = await backend_pid(engine)
         assert fresh != dead
         assert pings == [1]
+    finally:
+        await engine.dispose()
+
+
+async def test_one_statement_runs_in_autocommit_and_a_transaction_does_not(
+    database_url: str,
+) -> None:
+    # A probe of two statements: the first takes a transaction id; the second still sees it
+    # only if both ran in one transaction (BEGIN ... COMMIT), not each on its own.
+    take, held = (
+        text("SELECT pg_current_xact_id()"),
+        text("SELECT pg_current_xact_id_if_assigned()"),
+    )
+    engine = create_engine(database_url, pool_size=1)
+    store = Store(engine)
+    try:
+        async with store.one_statement() as session:
+            await session.execute(take)
+            assert (await session.execute(held)).scalar_one() is None
+        async with store.transaction() as session:
+            await session.execute(take)
+            assert (await session.execute(held)).scalar_one() is not None
     finally:
         await engine.dispose()

@@ -58,7 +58,7 @@ class PayerTransfers:
         """Store a new outbound transfer from an Outbound API ``POST /transfers`` and run it
         as far as it goes without the caller."""
         row = self.new_transfer(request, trace)
-        async with self.ctx.store.transaction() as session:
+        async with self.ctx.store.one_statement() as session:
             session.add(row)
         return await self.proceed(row.transfer_id, row)
 
@@ -346,7 +346,7 @@ class PayerTransfers:
     async def _save(self, row: Transfer, was: str, fields: tuple[str, ...]) -> Transfer:
         """Store ``row`` as this flow moved it from state ``was`` (:meth:`Store.save_transfer`);
         if something else moved the transfer first, the stored one wins and is returned."""
-        async with self.ctx.store.transaction() as session:
+        async with self.ctx.store.one_statement() as session:
             saved = await self.ctx.store.save_transfer(session, row, was, fields)
         if saved:
             return row

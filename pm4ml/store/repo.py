@@ -42,6 +42,18 @@ class Store:
             yield session
 
     @asynccontextmanager
+    async def one_statement(self) -> AsyncIterator[AsyncSession]:
+        """A transaction for work that is a single SQL statement (one flush of one row, or one
+        conditional UPDATE or DELETE): such a statement is atomic by itself, so on PostgreSQL
+        it runs in autocommit mode, without the BEGIN and COMMIT round trips. Committed on
+        normal exit like :meth:`transaction`, so the session's commit hooks still run. Never
+        use it for two statements: they would not be one transaction."""
+        async with self._sessions.begin() as session:
+            if self._lock_rows:
+                await session.connection(execution_options=_AUTOCOMMIT)
+            yield session
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only (the portal, GET answers). On SQLite it does not take the
         write lock, so reads run while a writer commits; on PostgreSQL it runs without a
@@ -283,11 +295,11 @@ class Store:
             return jobs
 
     async def jobs_done(self, job_ids: Sequence[int]) -> None:
-        async with self.transaction() as session:
+        async with self.one_statement() as session:
             await session.execute(delete(Job).where(Job.id.in_(job_ids)))
 
     async def job_retry(self, job_id: int, error: str, delay_seconds: float) -> None:
-        async with self.transaction() as session:
+        async with self.one_statement() as session:
             await session.execute(
                 update(Job)
                 .where(Job.id == job_id)
@@ -299,7 +311,7 @@ class Store:
             )
 
     async def job_failed(self, job_id: int, error: str) -> None:
-        async with self.transaction() as session:
+        async with self.one_statement() as session:
             await session.execute(
                 update(Job)
                 .where(Job.id == job_id)
