@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from benchmarks import profiling, report, txcount
+from benchmarks import floor, profiling, report, txcount
 from benchmarks.common import RunningPair
 from benchmarks.loadgen import ClosedLoop, LoadOptions
 from benchmarks.node_pair import NodeOptions, ensure_installed, node_pair
@@ -234,7 +234,18 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     ratios = report.ratios(runs)
     print(report.ratio_lines(ratios))
     print("\n" + report.CPU_NOTES["store"])
-    return {"settings": _settings(args), "machine": _machine(), "runs": runs, "ratios": ratios}
+    result: dict[str, Any] = {
+        "settings": _settings(args),
+        "machine": _machine(),
+        "runs": runs,
+        "ratios": ratios,
+    }
+    if args.floor:
+        # Measured after the pairs stopped, so nothing else competes for the cores.
+        result["floor"] = await floor.measure()
+        sdk = next((r for r in runs if r["pair"] == "sdk" and r.get("levels")), None)
+        print(floor.lines(result["floor"], report.best(sdk["levels"]) if sdk else None))
+    return result
 
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -283,6 +294,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     p.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     p.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    p.add_argument(
+        "--floor", action="store_true", help="also measure pm4ml's floor (benchmarks/floor.py)"
+    )
     p.add_argument("--profile", metavar="DIR", help="py-spy the pm4ml servers into DIR")
     p.add_argument("--profile-seconds", type=float, default=10.0)
     p.add_argument("--profile-concurrency", type=int, default=8)
