@@ -3,7 +3,9 @@
 Every state change happens inside ``async with store.transaction() as session``: one database
 transaction that holds the new state, the message that caused it and the jobs that follow from
 it. SQLite serialises writers (``BEGIN IMMEDIATE``); PostgreSQL rows are locked with
-``FOR UPDATE`` where a flow reads before it writes.
+``FOR UPDATE`` where a flow reads before it writes. A change that is one statement (a payer
+step's conditional UPDATE) uses ``store.one_statement()`` instead, which on PostgreSQL runs it
+in autocommit mode.
 """
 
 from __future__ import annotations
