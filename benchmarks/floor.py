@@ -37,14 +37,14 @@ import asyncpg
 import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from sqlalchemy import Column, MetaData, String, Table, Text, text, update
+from sqlalchemy import Column, MetaData, String, Table, Text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from benchmarks.common import postgres_database
+from benchmarks.common import postgres_database, run_on_uvloop
 from benchmarks.procstat import CpuGroup, CpuMeter, postgres_serving
 from pm4ml.fspiop.headers import V1_1
 from pm4ml.fspiop.ilp import fulfilment_matches, ilp_for_version
@@ -256,8 +256,6 @@ async def write_ms(per_round: int, rounds: int) -> dict[str, float]:
                 through_asyncpg = await timed(bare, per_round, rounds)
             finally:
                 await raw.close()
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
         finally:
             await engine.dispose()
     return {
@@ -335,9 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=7, help="rounds per primitive (median)")
     p.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     args = p.parse_args(argv)
-    import uvloop
-
-    floor = uvloop.run(measure(args.rounds))
+    floor = run_on_uvloop(measure(args.rounds))
     print(lines(floor))
     if args.json:
         with open(args.json, "w") as file:

@@ -23,14 +23,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from benchmarks import floor, profiling, report, txcount
-from benchmarks.common import RunningPair
+from benchmarks.common import RunningPair, run_on_uvloop
 from benchmarks.loadgen import ClosedLoop, LoadOptions
 from benchmarks.node_pair import NodeOptions, ensure_installed, node_pair
 from benchmarks.pm4ml_pair import DATABASE_PREFIX, Pm4mlOptions, pm4ml_pair
@@ -309,15 +309,6 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C does
 
 
-def _run(work: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
-    """Run on uvloop when it is installed: the load generator's own CPU is then smaller."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(work)
-    return uvloop.run(work)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if len(args.redis_dbs) != 2 or args.payees < 1 or args.payers < 1:
@@ -326,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().error("--profile needs py-spy: pip install py-spy")
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        result = _run(main_async(args))
+        result = run_on_uvloop(main_async(args))
     except KeyboardInterrupt:
         print("interrupted: servers stopped, databases dropped", file=sys.stderr)
         return 130
